@@ -1,0 +1,1 @@
+"""The `ldp` command line: process commands (up, worker, …) and tools (simulate, bench …)."""

@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import TimeStampedModel
+
+MONEY = {"max_digits": 28, "decimal_places": 10}
+
+
+class BotKind(models.TextChoices):
+    AUTOMATED = "automated", "Automated"
+    MANUAL = "manual", "Manual"
+    INDICATOR = "indicator", "Indicator"
+
+
+class RunType(models.TextChoices):
+    SIMULATION = "simulation", "Simulation"
+    DRY_RUN = "dry_run", "Dry-run"
+    LIVE = "live", "Live-run"
+
+
+class Bot(TimeStampedModel):
+    """A bot in the catalog (ERD: bot). `strategy` names the code that runs it (trading.strategies)."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=BotKind.choices, db_index=True)
+    version = models.CharField(max_length=32, default="1.0")
+    strategy = models.CharField(max_length=64, help_text="registered strategy name, e.g. sma_cross")
+    description = models.TextField(blank=True, default="")
+    default_setting = models.JSONField(default=dict, blank=True)
+    is_listed = models.BooleanField(default=True, help_text="shown in the catalog")
+
+    class Meta:
+        db_table = "bot"
+        constraints = [models.CheckConstraint(condition=Q(kind__in=BotKind.values), name="bot_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class SubscriptionStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class BotState(models.TextChoices):
+    STOPPED = "stopped", "Stopped"
+    STARTING = "starting", "Starting"
+    RUNNING = "running", "Running"
+    STOPPING = "stopping", "Stopping"
+    ERROR = "error", "Error"
+
+
+class SubscribedBot(TimeStampedModel):
+    """A user's instance of a bot (ERD: user_subscribed_bot): their settings, run type and state."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscribed_bots")
+    bot = models.ForeignKey(Bot, on_delete=models.PROTECT, related_name="subscriptions")
+    fund_subscription = models.ForeignKey(
+        "funds.FundSubscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="subscribed_bots"
+    )
+    exchange_setting = models.ForeignKey(
+        "exchanges.ExchangeSetting", null=True, blank=True, on_delete=models.SET_NULL, related_name="subscribed_bots"
+    )
+    status = models.CharField(max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE)
+    run_type = models.CharField(max_length=16, choices=RunType.choices, default=RunType.DRY_RUN)
+    user_bot_setting = models.JSONField(default=dict, blank=True, help_text="overrides over bot.default_setting")
+    subscription_start = models.DateTimeField()
+    subscription_end = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=BotState.choices, default=BotState.STOPPED)
+    state_reason = models.CharField(max_length=300, blank=True, default="")
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "user_subscribed_bot"
+        indexes = [
+            models.Index(fields=["user", "status"], name="usb_user_status_idx"),
+            models.Index(fields=["state", "run_type"], name="usb_state_run_type_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SubscriptionStatus.values), name="usb_status_valid"),
+            models.CheckConstraint(condition=Q(run_type__in=RunType.values), name="usb_run_type_valid"),
+            models.CheckConstraint(condition=Q(state__in=BotState.values), name="usb_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot.name} for {self.user}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class BotRun(TimeStampedModel):
+    """One run of a subscribed bot: a simulation over a range, or a dry/live session from START to STOP.
+
+    Every trade and order points at the run that produced it, so simulated, paper and live money
+    never mix in a report.
+    """
+
+    subscribed_bot = models.ForeignKey(SubscribedBot, on_delete=models.CASCADE, related_name="runs")
+    run_type = models.CharField(max_length=16, choices=RunType.choices)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    parameters = models.JSONField(default=dict, blank=True, help_text="symbol, timeframe, range, balance, fees…")
+    setting_snapshot = models.JSONField(default=dict, blank=True, help_text="effective settings at start")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent done (simulations)")
+    metrics = models.JSONField(default=dict, blank=True)
+    equity_curve = models.JSONField(default=list, blank=True, help_text="[[iso_time, equity], …], downsampled")
+    chart = models.ImageField(upload_to="charts/", null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "bot_run"
+        indexes = [models.Index(fields=["subscribed_bot", "run_type", "-created_at"], name="run_bot_type_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(run_type__in=RunType.values), name="run_run_type_valid"),
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_run_type_display()} run #{self.pk}"
+
+
+class TradeSide(models.TextChoices):
+    LONG = "long", "Long"
+    SHORT = "short", "Short"
+
+
+class Trade(TimeStampedModel):
+    """A position from entry to exit (ERD: trade)."""
+
+    subscribed_bot = models.ForeignKey(SubscribedBot, on_delete=models.CASCADE, related_name="trades")
+    run = models.ForeignKey(BotRun, on_delete=models.CASCADE, related_name="trades")
+    run_type = models.CharField(max_length=16, choices=RunType.choices, help_text="copied from the run")
+    exchange = models.CharField(max_length=32)
+    pair = models.CharField(max_length=32)
+    side = models.CharField(max_length=8, choices=TradeSide.choices, default=TradeSide.LONG)
+    is_open = models.BooleanField(default=True)
+    leverage = models.DecimalField(max_digits=8, decimal_places=2, default=1)
+    amount = models.DecimalField(**MONEY, default=0, help_text="base units")
+    entry_price = models.DecimalField(**MONEY, null=True, blank=True)
+    exit_price = models.DecimalField(**MONEY, null=True, blank=True)
+    stop_loss = models.DecimalField(**MONEY, null=True, blank=True)
+    take_profit = models.DecimalField(**MONEY, null=True, blank=True)
+    realized_pnl = models.DecimalField(**MONEY, default=0, help_text="after fees, quote currency")
+    fee = models.DecimalField(**MONEY, default=0)
+    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    exit_reason = models.CharField(max_length=32, blank=True, default="")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "trade"
+        indexes = [
+            models.Index(fields=["subscribed_bot", "run_type", "-opened_at"], name="trade_bot_type_idx"),
+            models.Index(fields=["run", "opened_at"], name="trade_run_idx"),
+            models.Index(fields=["is_open"], name="trade_open_idx", condition=Q(is_open=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(run_type__in=RunType.values), name="trade_run_type_valid"),
+            models.CheckConstraint(condition=Q(side__in=TradeSide.values), name="trade_side_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.pair} #{self.pk}"
+
+
+class OrderStatus(models.TextChoices):
+    # `submitting` is persisted before the request leaves; `unknown` means the exchange could not
+    # tell us after retries and a person must look (see reconciliation).
+    SUBMITTING = "submitting", "Submitting"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Filled"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Expired"
+    REJECTED = "rejected", "Rejected"
+    UNKNOWN = "unknown", "Unknown"
+
+
+FINAL_ORDER_STATUSES = (OrderStatus.CLOSED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+
+
+class OrderSide(models.TextChoices):
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "market", "Market"
+    LIMIT = "limit", "Limit"
+    STOP_MARKET = "stop_market", "Stop market"
+
+
+class Order(TimeStampedModel):
+    """An order (ERD: order), with the ccxt order fields plus what real money needs."""
+
+    trade = models.ForeignKey(Trade, null=True, blank=True, on_delete=models.CASCADE, related_name="orders")
+    subscribed_bot = models.ForeignKey(SubscribedBot, on_delete=models.CASCADE, related_name="orders")
+    run = models.ForeignKey(BotRun, on_delete=models.CASCADE, related_name="orders")
+    run_type = models.CharField(max_length=16, choices=RunType.choices, help_text="copied from the run")
+    exchange = models.CharField(max_length=32)
+    client_order_id = models.CharField(max_length=36, unique=True)
+    exchange_order_id = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.SUBMITTING)
+    symbol = models.CharField(max_length=32)
+    type = models.CharField(max_length=16, choices=OrderType.choices, default=OrderType.MARKET)
+    side = models.CharField(max_length=8, choices=OrderSide.choices)
+    reduce_only = models.BooleanField(default=False)
+    price = models.DecimalField(**MONEY, null=True, blank=True, help_text="limit price; null for market")
+    average = models.DecimalField(**MONEY, null=True, blank=True, help_text="average fill price")
+    amount = models.DecimalField(**MONEY)
+    filled = models.DecimalField(**MONEY, default=0)
+    remaining = models.DecimalField(**MONEY, default=0)
+    cost = models.DecimalField(**MONEY, default=0)
+    fee = models.DecimalField(**MONEY, default=0)
+    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    purpose = models.CharField(max_length=32, blank=True, default="", help_text="entry, exit, stop_loss, …")
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "order"
+        indexes = [
+            models.Index(fields=["subscribed_bot", "run_type", "-created_at"], name="order_bot_type_idx"),
+            models.Index(fields=["exchange", "exchange_order_id"], name="order_exchange_id_idx"),
+            models.Index(
+                fields=["status"],
+                name="order_not_final_idx",
+                condition=Q(status__in=["submitting", "open", "unknown"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(condition=Q(side__in=OrderSide.values), name="order_side_valid"),
+            models.CheckConstraint(condition=Q(type__in=OrderType.values), name="order_type_valid"),
+            models.CheckConstraint(condition=Q(run_type__in=RunType.values), name="order_run_type_valid"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.symbol} ({self.status})"

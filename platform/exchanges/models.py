@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import TimeStampedModel
+
+
+class KeyValidationStatus(models.TextChoices):
+    UNCHECKED = "unchecked", "Not checked yet"
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+
+
+class ExchangeSetting(TimeStampedModel):
+    """A user's API key for one exchange account (ERD: exchange_setting).
+
+    Key and secret are Fernet ciphertext (core.crypto); only `api_key_hint` is readable, for display.
+    Read plaintext only through `exchanges.services.exchange_credentials_get` at the moment of a call.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exchange_settings")
+    name = models.CharField(max_length=100, help_text="the user's label, e.g. 'Main futures'")
+    exchange = models.CharField(max_length=32, help_text="ccxt id, e.g. binanceusdm")
+    api_key_encrypted = models.TextField()
+    api_secret_encrypted = models.TextField()
+    api_key_hint = models.CharField(max_length=16, help_text="masked key, e.g. abcd…wxyz")
+    validation_status = models.CharField(
+        max_length=16, choices=KeyValidationStatus.choices, default=KeyValidationStatus.UNCHECKED
+    )
+    validation_message = models.CharField(max_length=300, blank=True, default="")
+    validated_at = models.DateTimeField(null=True, blank=True)
+    can_trade = models.BooleanField(null=True, blank=True)
+    can_trade_futures = models.BooleanField(null=True, blank=True)
+    can_withdraw = models.BooleanField(null=True, blank=True, help_text="the platform never needs this right")
+
+    class Meta:
+        db_table = "exchange_setting"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="exchange_setting_name_unique_per_user"),
+            models.CheckConstraint(
+                condition=Q(validation_status__in=KeyValidationStatus.values),
+                name="exchange_setting_validation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.exchange}, {self.api_key_hint})"

@@ -1,0 +1,1 @@
+"""Exchange gateways: one interface for the engine, three implementations (simulated, paper, live)."""

@@ -1,0 +1,3 @@
+from tasks.app import app
+
+__all__ = ["app"]

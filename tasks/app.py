@@ -1,0 +1,21 @@
+"""The Celery app. Configured from Django settings (CELERY_*); task modules are thin wrappers."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("ldp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Task modules live in this package, one per domain.
+TASK_MODULES = ["tasks.system"]
+app.conf.include = TASK_MODULES
+
+app.conf.beat_schedule = {
+    "worker-heartbeat": {"task": "tasks.system.worker_heartbeat", "schedule": crontab(minute="*/5")},
+}

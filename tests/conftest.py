@@ -1,0 +1,64 @@
+"""Shared fixtures. Service tests hit the real database (SQLite locally, PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> str:
+    """The broker the suite uses: REDIS_URL (CI: the machine's Redis) or the embedded one."""
+    from django.conf import settings
+
+    if settings.REDIS_IS_EMBEDDED:
+        from core.embedded_redis import ensure_embedded_redis
+
+        ensure_embedded_redis()
+    return settings.REDIS_URL
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points another process at the test database this session created."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if params["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{params['NAME']}"
+    user = params.get("USER") or ""
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{params['PORT']}" if params.get("PORT") else ""
+    return f"postgres://{auth}{params.get('HOST') or '127.0.0.1'}{port}/{params['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, broker_url: str) -> Iterator[subprocess.Popen]:
+    """A real Celery worker in a separate process, on the real broker, using the test database."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url_for_subprocess()
+    env["REDIS_URL"] = broker_url
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "solo", "--loglevel", "WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    time.sleep(0.5)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
