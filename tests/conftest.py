@@ -47,9 +47,14 @@ def celery_worker_process(transactional_db, broker_url: str) -> Iterator[subproc
     env["DATABASE_URL"] = database_url_for_subprocess()
     env["REDIS_URL"] = broker_url
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # A queue of this test run's own, so two test runs sharing one broker never take each other's tasks.
+    from tasks.app import app
+
+    queue = f"test-{os.getpid()}"
+    app.conf.task_default_queue = queue
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "solo", "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h", "-Q", queue],
         cwd=REPO_ROOT,
         env=env,
     )
@@ -57,6 +62,7 @@ def celery_worker_process(transactional_db, broker_url: str) -> Iterator[subproc
     try:
         yield worker
     finally:
+        app.conf.task_default_queue = "celery"
         worker.terminate()
         try:
             worker.wait(timeout=20)
