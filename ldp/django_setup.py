@@ -11,9 +11,16 @@ def setup_django() -> None:
     django.setup()
 
 
-def ensure_broker() -> None:
-    """In embedded mode (no REDIS_URL), start the private Redis before anything connects to it."""
-    if not os.environ.get("REDIS_URL", "").strip():
-        from core.embedded_redis import ensure_embedded_redis
+def ensure_broker() -> bool:
+    """In embedded mode (no REDIS_URL), start the private Redis before anything connects to it.
 
-        ensure_embedded_redis()
+    Returns True when this call started it.
+    """
+    if os.environ.get("REDIS_URL", "").strip():
+        return False
+    from core.embedded_redis import embedded_redis_is_running, ensure_embedded_redis
+
+    if embedded_redis_is_running():
+        return False
+    ensure_embedded_redis()
+    return True

@@ -90,17 +90,19 @@ def run_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare() -> None:
+def _prepare() -> bool:
+    """Returns whether this call started the embedded broker (so `up` stops it again on exit)."""
     from django.core.management import call_command
 
     from ldp.django_setup import ensure_broker, setup_django
 
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    ensure_broker()
+    started_broker = ensure_broker()
     setup_django()
     print("• migrating the database …", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    return started_broker
 
 
 def _chat_processes() -> list[tuple[str, list[str]]]:
@@ -116,7 +118,7 @@ def _chat_processes() -> list[tuple[str, list[str]]]:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    _prepare()
+    started_broker = _prepare()
     from core.demo import demo_admin_credentials_ensure, demo_catalog_is_loaded, demo_load
 
     if not args.no_demo and not demo_catalog_is_loaded():
@@ -141,7 +143,12 @@ def run_up(args: argparse.Namespace) -> int:
         f"  stop      Ctrl-C\n",
         flush=True,
     )
-    return _supervise(children)
+    exit_code = _supervise(children)
+    if started_broker:
+        from core.embedded_redis import stop_embedded_redis
+
+        stop_embedded_redis()
+    return exit_code
 
 
 def _supervise(children: dict[str, subprocess.Popen]) -> int:

@@ -29,6 +29,10 @@ def _answers(socket_path: Path) -> bool:
         return False
 
 
+def embedded_redis_is_running() -> bool:
+    return _answers(embedded_redis_socket())
+
+
 def ensure_embedded_redis() -> Path:
     """Start the embedded Redis unless one already answers on its socket; return the socket path.
 
