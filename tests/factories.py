@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from bots.models import Bot, BotKind, BotRun, Order, OrderSide, RunStatus, RunType, SubscribedBot, Trade
 from funds.models import Fund, FundBot, FundStatus, FundSubscription
 from users.models import ChatIdentity, ChatSurface, User, UserStatus
+
+TEST_PASSWORD = "pw-for-tests-only"
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    return make_password(TEST_PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -20,7 +29,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
     status = UserStatus.ACTIVE
-    password = factory.django.Password("pw-for-tests-only")
+    # Hashed once per test run: hashing per user (PBKDF2) would dominate the suite's time.
+    password = factory.LazyFunction(lambda: _password_hash())
 
 
 class StaffFactory(UserFactory):

@@ -86,6 +86,13 @@ class SubscribedBot(TimeStampedModel):
             models.CheckConstraint(condition=Q(status__in=SubscriptionStatus.values), name="usb_status_valid"),
             models.CheckConstraint(condition=Q(run_type__in=RunType.values), name="usb_run_type_valid"),
             models.CheckConstraint(condition=Q(state__in=BotState.values), name="usb_state_valid"),
+            # One current stand-alone subscription per user and bot (a double tap in chat must not
+            # create two instances); bots that come with a fund subscription are separate.
+            models.UniqueConstraint(
+                fields=["user", "bot"],
+                condition=Q(fund_subscription__isnull=True, status__in=["pending", "active"]),
+                name="usb_one_current_standalone",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -251,3 +258,82 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.side} {self.amount} {self.symbol} ({self.status})"
+
+
+class BotRuntime(models.Model):
+    """Between-ticks state of a dry-run or live bot: one row per subscribed bot (RUNTIME owns it).
+
+    The tick engine loads a whole batch of these with one query and writes them back in bulk.
+    `last_candle_at` is written in the same transaction as the tick's decision, so a redelivered tick
+    for the same candle does nothing. `exchange`/`symbol`/`timeframe` are copied from the effective
+    settings so the scheduler can select and group bots without reading settings.
+    """
+
+    subscribed_bot = models.OneToOneField(
+        SubscribedBot, primary_key=True, on_delete=models.CASCADE, related_name="runtime"
+    )
+    run = models.ForeignKey(BotRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    exchange = models.CharField(max_length=32, blank=True, default="")
+    symbol = models.CharField(max_length=32, blank=True, default="")
+    timeframe = models.CharField(max_length=8, blank=True, default="")
+    last_candle_at = models.DateTimeField(null=True, blank=True, help_text="open time of the last candle ticked")
+    last_tick_at = models.DateTimeField(null=True, blank=True, help_text="wall-clock time of that tick")
+    strategy_state = models.JSONField(default=dict, blank=True)
+    # The bot's own position (dry-run: the paper account's; live: reconciled with the exchange).
+    position_side = models.CharField(max_length=8, blank=True, default="", help_text="'', long or short")
+    position_amount = models.DecimalField(**MONEY, default=0)
+    position_entry_price = models.DecimalField(**MONEY, null=True, blank=True)
+    open_trade = models.ForeignKey(Trade, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Money since START (quote currency).
+    starting_equity = models.DecimalField(**MONEY, default=0)
+    equity = models.DecimalField(**MONEY, default=0, help_text="marked to the last close")
+    peak_equity = models.DecimalField(**MONEY, default=0)
+    realized_pnl = models.DecimalField(**MONEY, default=0)
+    fees = models.DecimalField(**MONEY, default=0)
+    trade_count = models.PositiveIntegerField(default=0)
+    # Protections.
+    consecutive_stop_losses = models.PositiveSmallIntegerField(default=0)
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    day = models.DateField(null=True, blank=True, help_text="UTC day of day_start_equity")
+    day_start_equity = models.DecimalField(**MONEY, default=0)
+    paused_until = models.DateTimeField(null=True, blank=True, help_text="daily loss limit reached")
+    stop_close_position = models.BooleanField(null=True, blank=True, help_text="asked at STOP")
+    failed_ticks = models.PositiveSmallIntegerField(default=0, help_text="consecutive ticks that failed")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "bot_runtime"
+        indexes = [models.Index(fields=["timeframe", "exchange", "symbol"], name="runtime_market_idx")]
+
+    def __str__(self) -> str:
+        return f"runtime of subscribed bot #{self.subscribed_bot_id}"
+
+
+class BotEventKind(models.TextChoices):
+    STARTED = "started", "Started"
+    STOPPED = "stopped", "Stopped"
+    ERROR = "error", "Error"
+    ORDER_FILLED = "order_filled", "Order filled"
+    TRADE_CLOSED = "trade_closed", "Trade closed"
+    PROTECTION = "protection", "Protection triggered"
+    SETTINGS_APPLIED = "settings_applied", "Settings applied"
+    SIGNAL = "signal", "Signal"
+
+
+class BotEvent(models.Model):
+    """Something a user may want to hear about (recorded by bots.events.bot_event_record)."""
+
+    subscribed_bot = models.ForeignKey(SubscribedBot, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(BotRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    kind = models.CharField(max_length=24, choices=BotEventKind.choices)
+    message = models.CharField(max_length=500, help_text="user-facing text")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "bot_event"
+        indexes = [models.Index(fields=["subscribed_bot", "-created_at"], name="event_bot_time_idx")]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=BotEventKind.values), name="event_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
