@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+
+from bots.models import Bot, BotEvent, BotRun, BotRuntime, Order, SubscribedBot, SubscriptionStatus, Trade
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
+
+
+@admin.register(Bot)
+class BotAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "kind", "strategy", "version", "is_listed", "subscriber_count", "updated_at")
+    list_filter = ("kind", "is_listed", "strategy")
+    search_fields = ("name", "slug", "strategy", "description")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Bot]:
+        current = Q(subscriptions__status__in=[SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE])
+        return super().get_queryset(request).annotate(_subscribers=Count("subscriptions", filter=current))
+
+    @admin.display(description="current subscriptions", ordering="_subscribers")
+    def subscriber_count(self, obj: Bot) -> int:
+        return obj._subscribers
+
+
+class BotRunInline(ReadOnlyInline):
+    model = BotRun
+    fields = ("run_type", "status", "progress", "started_at", "finished_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    max_num = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BotRun]:
+        return super().get_queryset(request).order_by("-created_at")
+
+
+@admin.register(SubscribedBot)
+class SubscribedBotAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "bot", "fund", "status", "run_type", "state", "exchange_setting", "created_at")
+    list_filter = ("status", "run_type", "state", "bot__kind")
+    search_fields = ("user__username", "user__email", "bot__name", "bot__slug")
+    list_select_related = ("user", "bot", "fund_subscription__fund", "exchange_setting")
+    # State, run type and status change only through services (start/stop, run-type rules, funds).
+    readonly_fields = (
+        "user", "bot", "fund_subscription", "exchange_setting", "status", "run_type", "state", "state_reason",
+        "state_changed_at", "user_bot_setting", "subscription_start", "created_at", "updated_at",
+    )
+    fields = (
+        "user", "bot", "fund_subscription", "exchange_setting", "status", "run_type", "state", "state_reason",
+        "state_changed_at", "user_bot_setting", "subscription_start", "subscription_end", "created_at", "updated_at",
+    )
+    inlines = (BotRunInline,)
+    actions: list = []  # bots.runtime adds start/stop here: service_action("Stop selected bots", ...)
+
+    @admin.display(description="fund", ordering="fund_subscription__fund__name")
+    def fund(self, obj: SubscribedBot) -> str:
+        return obj.fund_subscription.fund.name if obj.fund_subscription else "—"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # subscribing goes through bots.services / funds.services
+
+
+@admin.register(BotRun)
+class BotRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "subscribed_bot", "run_type", "status", "progress", "started_at", "finished_at")
+    list_filter = ("run_type", "status")
+    search_fields = ("subscribed_bot__user__username", "subscribed_bot__bot__name")
+    list_select_related = ("subscribed_bot__user", "subscribed_bot__bot")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "subscribed_bot", "run_type", "pair", "side", "is_open", "amount", "entry_price",
+                    "exit_price", "realized_pnl", "opened_at", "closed_at")
+    list_filter = ("run_type", "is_open", "side", "exchange")
+    search_fields = ("pair", "subscribed_bot__user__username", "subscribed_bot__bot__name")
+    list_select_related = ("subscribed_bot__user", "subscribed_bot__bot")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("client_order_id", "exchange_order_id", "run_type", "symbol", "side", "type", "status",
+                    "amount", "filled", "average", "created_at")
+    list_filter = ("status", "run_type", "side", "type", "exchange")
+    search_fields = ("client_order_id", "exchange_order_id", "symbol", "subscribed_bot__user__username")
+    list_select_related = ("subscribed_bot",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(BotRuntime)
+class BotRuntimeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("subscribed_bot", "exchange", "symbol", "timeframe", "position_side", "equity", "last_tick_at")
+    list_filter = ("timeframe", "exchange")
+    search_fields = ("symbol", "subscribed_bot__user__username")
+    list_select_related = ("subscribed_bot__bot", "subscribed_bot__user")
+
+
+@admin.register(BotEvent)
+class BotEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "subscribed_bot", "kind", "message")
+    list_filter = ("kind",)
+    search_fields = ("message", "subscribed_bot__user__username")
+    list_select_related = ("subscribed_bot__bot", "subscribed_bot__user")
