@@ -10,20 +10,13 @@ from django.utils import timezone
 
 from bots.models import Bot, BotKind, BotState, RunType, SubscribedBot, SubscriptionStatus
 from bots.selectors import CURRENT_STATUSES, bot_get_listed, subscribed_bot_get_for_user
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from users.models import User, UserStatus
+from core.errors import Conflict, NotFound, ValidationError
+from users.models import User
+from users.services import user_require_active
 
 MAX_SETTINGS_KEYS = 64
 MAX_SETTINGS_BYTES = 16_000
 STOPPED_STATES = (BotState.STOPPED, BotState.ERROR)
-
-
-def user_require_active(user: User) -> None:
-    """Only active accounts may subscribe or change bots; the message tells the user why not."""
-    if user.status == UserStatus.BLOCKED:
-        raise PermissionDenied("This account is blocked. Contact support.")
-    if user.status == UserStatus.PENDING:
-        raise PermissionDenied("Your account is waiting for operator approval.")
 
 
 def subscribed_bot_create(

@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bots.models import BotState, SubscribedBot, SubscriptionStatus
-from bots.services import subscribed_bot_create, user_require_active
+from bots.services import subscribed_bot_create
 from core.errors import Conflict, NotFound
 from funds.models import Fund, FundStatus, FundSubscription, FundSubscriptionStatus
 from funds.selectors import _clean_id, fund_subscription_current_for_user, fund_subscription_get_for_user
 from users.models import User
+from users.services import user_require_active
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,14 @@ MAX_LIVE_API_TOKENS = 20
 _ID_RE = re.compile(r"^\S{1,64}$")
 
 
+def user_require_active(user: User) -> None:
+    """Only active accounts may act (subscribe, trade, use the API); the message says why not."""
+    if user.status == UserStatus.BLOCKED:
+        raise PermissionDenied("This account is blocked. Contact support.")
+    if user.status == UserStatus.PENDING:
+        raise PermissionDenied("Your account is waiting for operator approval.")
+
+
 def _clean_chat_field(value: object, *, field: str, required: bool) -> str:
     text = "" if value is None else str(value).strip()
     if not text:
@@ -291,7 +299,11 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 @transaction.atomic
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's tokens (idempotent). Another user's token id is NotFound."""
-    token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
+    try:
+        pk = int(token_id)
+    except (TypeError, ValueError, OverflowError):
+        pk = 0
+    token = ApiToken.objects.select_for_update().filter(user=user, pk=pk).first() if 0 < pk < 2**63 else None
     if token is None:
         raise NotFound("No such API token.")
     if token.revoked_at is None:
