@@ -13,6 +13,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Emulator fixtures usable from every test folder (exchange_emulator, exchange_account, …).
+pytest_plugins = ["emulators.exchange.testing"]
+
 
 @pytest.fixture(scope="session")
 def broker_url() -> str:
