@@ -73,9 +73,10 @@ def _check_changes_shape(changes: Any) -> dict:
         if not isinstance(key, str) or not key or len(key) > 64:
             raise ValidationError("settings: names must be 1–64 characters", field="settings")
     try:
-        size = len(json.dumps(changes))
+        size = len(json.dumps(changes, allow_nan=False))
     except (TypeError, ValueError):
-        raise ValidationError("settings: values must be plain JSON values", field="settings") from None
+        message = "settings: values must be plain JSON values (no NaN or Infinity)"
+        raise ValidationError(message, field="settings") from None
     if size > MAX_SETTINGS_BYTES:
         raise ValidationError("settings: too large", field="settings")
     return changes
@@ -90,8 +91,6 @@ def subscribed_bot_settings_update(*, user: User, subscribed_bot_id: int, change
     changed are stored (as overrides), normalised by the schema. A running bot picks them up at its
     next start.
     """
-    from trading.strategies.registry import strategy_settings_validate  # written in parallel (SIMULATION)
-
     user_require_active(user)
     changes = _check_changes_shape(changes)
     subscribed_bot = subscribed_bot_get_for_user(user=user, subscribed_bot_id=subscribed_bot_id)
@@ -104,6 +103,8 @@ def subscribed_bot_settings_update(*, user: User, subscribed_bot_id: int, change
             overrides.pop(key, None)
         else:
             overrides[key] = value
+    from trading.strategies.registry import strategy_settings_validate  # imported late: trading imports bots
+
     validated = strategy_settings_validate(subscribed_bot.bot.strategy, {**defaults, **overrides})
     subscribed_bot.user_bot_setting = {
         key: validated[key] for key in overrides if key in validated and validated[key] != defaults.get(key)
