@@ -14,6 +14,7 @@ from config.env import VAR_DIR
 # "module:function" — each takes progress: bool and is idempotent.
 DEMO_STEPS: list[str] = [
     "funds.demo:demo_catalog_load",
+    "marketdata.demo:demo_candles_load",
 ]
 
 ADMIN_USERNAME = "admin"
