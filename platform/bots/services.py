@@ -129,7 +129,9 @@ def subscribed_bot_run_type_set(
         raise ValidationError(f"run_type must be one of {', '.join(RunType.values)}", field="run_type")
     subscribed_bot = subscribed_bot_get_for_user(user=user, subscribed_bot_id=subscribed_bot_id)
     subscribed_bot = (
-        SubscribedBot.objects.select_for_update().select_related("bot", "exchange_setting").get(pk=subscribed_bot.pk)
+        SubscribedBot.objects.select_for_update(of=("self",))
+        .select_related("bot", "exchange_setting")
+        .get(pk=subscribed_bot.pk)
     )
     _require_current(subscribed_bot)
     if subscribed_bot.state not in STOPPED_STATES:

@@ -37,7 +37,7 @@ from users.services import api_token_create, link_code_create
 pytestmark = pytest.mark.django_db
 
 # Models whose admin is being written by their owner right now; remove entries as they land.
-AWAITING_ADMIN = {"exchanges.ExchangeSetting", "marketdata.Candle"}
+AWAITING_ADMIN = {"exchanges.ExchangeSetting"}
 PROJECT_APPS = ("core", "users", "exchanges", "funds", "bots", "marketdata", "trading", "notifications")
 
 
@@ -52,6 +52,15 @@ def _exchange_setting(user: User) -> ExchangeSetting:
         api_secret_encrypted=encrypt_text("PLAINSECRET-abcdefghijkl"),
         api_key_hint="PLAI…ijkl",
         validation_status=KeyValidationStatus.VALID,
+    )
+
+
+def _candle() -> Model:
+    from marketdata.models import Candle
+
+    return Candle.objects.create(
+        exchange="binanceusdm", symbol="BTC/USDT", timeframe="1h", open_time=timezone.now().replace(minute=0, second=0, microsecond=0),
+        open=Decimal("100"), high=Decimal("110"), low=Decimal("90"), close=Decimal("105"), volume=Decimal("3"),
     )
 
 
@@ -86,6 +95,7 @@ def one_of_everything() -> dict[str, object]:
     makers: dict[str, Callable[[], object]] = {
         "bots.botruntime": lambda: _bot_runtime(subscribed_bot),
         "bots.botevent": lambda: _bot_event(subscribed_bot),
+        "marketdata.candle": _candle,
     }
     for label, make in makers.items():
         try:
