@@ -1,15 +1,42 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from bots.models import Bot, BotEvent, BotRun, BotRuntime, Order, SubscribedBot, SubscriptionStatus, Trade
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from core.errors import ApplicationError
+
+
+class BotForm(forms.ModelForm):
+    """Checks the default settings against the strategy's parameter schema, like a user's change is."""
+
+    class Meta:
+        model = Bot
+        fields = ("name", "slug", "kind", "version", "strategy", "description", "default_setting", "is_listed")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        strategy, defaults = cleaned.get("strategy"), cleaned.get("default_setting")
+        if not strategy or not isinstance(defaults, dict):
+            return cleaned
+        try:
+            from trading.strategies.registry import strategy_settings_validate
+        except ImportError:  # the registry is optional for the catalog's own bookkeeping
+            return cleaned
+        try:
+            cleaned["default_setting"] = strategy_settings_validate(strategy, defaults)
+        except ApplicationError as exc:
+            field = "strategy" if exc.field == "strategy" else "default_setting"
+            self.add_error(field, exc.message)
+        return cleaned
 
 
 @admin.register(Bot)
 class BotAdmin(admin.ModelAdmin):
+    form = BotForm
     list_display = ("name", "slug", "kind", "strategy", "version", "is_listed", "subscriber_count", "updated_at")
     list_filter = ("kind", "is_listed", "strategy")
     search_fields = ("name", "slug", "strategy", "description")
