@@ -236,6 +236,17 @@ class Order(TimeStampedModel):
     last_error = models.CharField(max_length=500, blank=True, default="")
     submitted_at = models.DateTimeField(null=True, blank=True)
     filled_at = models.DateTimeField(null=True, blank=True)
+    # Money safety (trading.orders): which account a live order went to, the caller's idempotency key
+    # (client_order_id is derived from it), and the "needs a person" flag that reconciliation sets.
+    exchange_setting = models.ForeignKey(
+        "exchanges.ExchangeSetting", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders",
+        help_text="the exchange account a live order was sent with",
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True, default="")
+    attention_reason = models.CharField(max_length=300, blank=True, default="", help_text="why a person must look")
+    attention_at = models.DateTimeField(null=True, blank=True)
+    reconcile_attempts = models.PositiveSmallIntegerField(default=0)
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "order"
@@ -247,6 +258,7 @@ class Order(TimeStampedModel):
                 name="order_not_final_idx",
                 condition=Q(status__in=["submitting", "open", "unknown"]),
             ),
+            models.Index(fields=["attention_at"], name="order_attention_idx", condition=Q(attention_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),

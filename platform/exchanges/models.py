@@ -26,6 +26,9 @@ class ExchangeSetting(TimeStampedModel):
     api_key_encrypted = models.TextField()
     api_secret_encrypted = models.TextField()
     api_key_hint = models.CharField(max_length=16, help_text="masked key, e.g. abcd…wxyz")
+    key_version = models.PositiveIntegerField(
+        default=1, help_text="bumped when the key/secret is replaced; live clients are pooled per version"
+    )
     validation_status = models.CharField(
         max_length=16, choices=KeyValidationStatus.choices, default=KeyValidationStatus.UNCHECKED
     )
