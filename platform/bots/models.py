@@ -295,6 +295,9 @@ class BotRuntime(models.Model):
     position_side = models.CharField(max_length=8, blank=True, default="", help_text="'', long or short")
     position_amount = models.DecimalField(**MONEY, default=0)
     position_entry_price = models.DecimalField(**MONEY, null=True, blank=True)
+    position_target = models.FloatField(default=0, help_text="the strategy target the position was set to")
+    stop_loss = models.DecimalField(**MONEY, null=True, blank=True)
+    take_profit = models.DecimalField(**MONEY, null=True, blank=True)
     open_trade = models.ForeignKey(Trade, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Money since START (quote currency).
     starting_equity = models.DecimalField(**MONEY, default=0)
