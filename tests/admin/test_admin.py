@@ -59,7 +59,8 @@ def _candle() -> Model:
     from marketdata.models import Candle
 
     return Candle.objects.create(
-        exchange="binanceusdm", symbol="BTC/USDT", timeframe="1h", open_time=timezone.now().replace(minute=0, second=0, microsecond=0),
+        exchange="binanceusdm", symbol="BTC/USDT", timeframe="1h",
+        open_time=timezone.now().replace(minute=0, second=0, microsecond=0),
         open=Decimal("100"), high=Decimal("110"), low=Decimal("90"), close=Decimal("105"), volume=Decimal("3"),
     )
 
@@ -261,3 +262,20 @@ def test_non_staff_user_is_sent_to_the_login_page(client: Client) -> None:
 def test_anonymous_visitor_is_sent_to_the_login_page(client: Client) -> None:
     response = client.get(_url(User, "changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_bot_default_settings_are_checked_by_the_strategy_schema(staff_client: Client) -> None:
+    bot = BotFactory(strategy="sma_cross", default_setting={"fast": 10, "slow": 30})
+    form = {
+        "name": bot.name, "slug": bot.slug, "kind": bot.kind, "version": bot.version, "strategy": "sma_cross",
+        "description": "", "is_listed": "on", "default_setting": '{"fast": 40, "slow": 30}',
+    }
+    response = staff_client.post(_url(type(bot), "change", bot.pk), form)
+    assert response.status_code == 200 and "fast (40) must be smaller than slow (30)" in response.content.decode()
+    bot.refresh_from_db()
+    assert bot.default_setting == {"fast": 10, "slow": 30}
+
+    form["default_setting"] = '{"fast": "12", "slow": 30}'
+    assert staff_client.post(_url(type(bot), "change", bot.pk), form).status_code == 302
+    bot.refresh_from_db()
+    assert bot.default_setting == {"fast": 12, "slow": 30}

@@ -5,7 +5,6 @@ Every 4xx answer has the one error shape.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -47,13 +46,6 @@ JUNK_BODIES: list[str] = [
 JUNK_QUERIES = [{"kind": "x" * 5000}, {"kind": "'; drop table bot; --"}, {"include_ended": "perhaps"}]
 
 
-# Settings are validated by the strategy registry (SIMULATION); until it exists that endpoint is skipped.
-try:
-    _REGISTRY_MISSING = importlib.util.find_spec("trading.strategies.registry") is None
-except ModuleNotFoundError:
-    _REGISTRY_MISSING = True
-
-
 def _operations() -> list[tuple[str, str]]:
     schema = ninja_api.get_openapi_schema()
     return [
@@ -61,7 +53,6 @@ def _operations() -> list[tuple[str, str]]:
         for path, methods in schema["paths"].items()
         for method in methods
         if method in {"get", "post", "put", "patch", "delete"}
-        and not (_REGISTRY_MISSING and path.endswith("/settings"))
     ]
 
 
