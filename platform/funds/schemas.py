@@ -56,4 +56,4 @@ class FundSubscriptionOut(Schema):
 
     @staticmethod
     def resolve_subscribed_bot_ids(obj) -> list[int]:
-        return sorted(obj.subscribed_bots.values_list("id", flat=True))
+        return sorted(row.pk for row in obj.subscribed_bots.all())  # prefetched by the list selector

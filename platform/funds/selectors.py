@@ -44,7 +44,7 @@ def fund_get(*, fund_id: int) -> Fund:
 
 
 def fund_subscription_list_for_user(*, user: User, include_ended: bool = False) -> QuerySet[FundSubscription]:
-    rows = FundSubscription.objects.filter(user=user).select_related("fund")
+    rows = FundSubscription.objects.filter(user=user).select_related("fund").prefetch_related("subscribed_bots")
     if not include_ended:
         rows = rows.filter(status__in=CURRENT_SUBSCRIPTION_STATUSES)
     return rows.order_by("-created_at", "-id")
