@@ -299,8 +299,11 @@ class BotRuntime(models.Model):
     stop_loss = models.DecimalField(**MONEY, null=True, blank=True)
     take_profit = models.DecimalField(**MONEY, null=True, blank=True)
     open_trade = models.ForeignKey(Trade, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # Money since START (quote currency).
+    # Money since START (quote currency). `balance` is the wallet: starting equity plus closed P&L minus
+    # fees paid (as the simulator's book keeps it); `trade_book` holds the open trade's running sums.
     starting_equity = models.DecimalField(**MONEY, default=0)
+    balance = models.DecimalField(**MONEY, default=0)
+    trade_book = models.JSONField(default=dict, blank=True)
     equity = models.DecimalField(**MONEY, default=0, help_text="marked to the last close")
     peak_equity = models.DecimalField(**MONEY, default=0)
     realized_pnl = models.DecimalField(**MONEY, default=0)
