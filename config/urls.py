@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from config.api import api
 from config.views import landing
@@ -12,4 +12,5 @@ urlpatterns = [
     path("", landing, name="landing"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("slack/", include("chat.slack.urls")),  # Slack events, commands, interactivity (chat.slack)
 ]
