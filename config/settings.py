@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "marketdata",
     "trading",
     "notifications",
+    "ttadak",
 ]
 
 MIDDLEWARE = [

@@ -21,7 +21,7 @@ BUILTIN_MODULES = [
     "trading.strategies.grid",
 ]
 # Other apps' bot definitions (module paths); add yours with a one-line edit.
-PLUGIN_MODULES: list[str] = []
+PLUGIN_MODULES: list[str] = ["ttadak.definition"]
 
 _registry: dict[str, type] = {}
 _loaded = False

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TtadakConfig(AppConfig):
+    name = "ttadak"
+    verbose_name = "Ttadak games"
