@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from trading.params import Param, ParamSchema
+
 HUNDRED = Decimal(100)
 STOP_LOSS_EXIT_REASONS = frozenset({"stop_loss", "trailing_stop_loss"})
 
@@ -144,3 +146,23 @@ def protections_on_trade_closed(
 
 def _active(until: datetime | None, now: datetime) -> bool:
     return until is not None and now < until
+
+
+def protection_params() -> ParamSchema:
+    """The protection and STOP settings every candle strategy's schema includes (see common_params)."""
+    return ParamSchema(
+        [
+            Param("max_drawdown_pct", "float", 30.0, min=0, max=100, unit="%", step=5, group="protection",
+                  label="Max drawdown", description="stop the bot when equity falls this far below its peak; 0 = off"),
+            Param("stop_after_stop_losses", "int", 0, min=0, max=100, group="protection",
+                  label="Stop after stop-losses",
+                  description="stop the bot after this many stop-losses in a row; 0 = off"),
+            Param("cooldown_after_loss_minutes", "int", 0, min=0, max=10_080, unit="min", group="protection",
+                  label="Cooldown after a loss", description="no new trade for this long after a losing one; 0 = off"),
+            Param("daily_loss_limit_pct", "float", 0.0, min=0, max=100, unit="%", step=1, group="protection",
+                  label="Daily loss limit",
+                  description="close the position and pause until 00:00 UTC after losing this much in a day; 0 = off"),
+            Param("close_position_on_stop", "bool", True, group="protection", label="Close position on STOP",
+                  description="on STOP, close the bot's position at market (true) or leave it open (false)"),
+        ]
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from marketdata.symbols import symbol_canonical
 from marketdata.timeframes import TIMEFRAMES
 from trading.params import Param, ParamSchema
+from trading.runtime.protections import protection_params
 
 MAX_LEVERAGE = 125  # Binance USDⓈ-M's highest bracket
 
@@ -46,4 +47,4 @@ def common_params(*, symbol: str = "BTC/USDT", timeframe: str = "1h") -> ParamSc
                   label="Take-profit", description="exit when price moves this far in favour; 0 = off"),
         ],
         checks=[_stop_inside_liquidation],
-    )
+    ) + protection_params()  # max drawdown, stop-loss streak, cooldown, daily loss limit (RUNTIME)
