@@ -23,7 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Commands that wrap another tool (`ldp test` → pytest) take its options through unchanged.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "passes_extra_args", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra_args = extra
     result = args.handler(args)
     return int(result or 0)
 

@@ -10,9 +10,8 @@ from config.env import BASE_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("test", help="run ruff and the test suite (extra args go to pytest)")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    parser.set_defaults(handler=run)
+    parser = subparsers.add_parser("test", help="run ruff and the test suite (other options go to pytest)")
+    parser.set_defaults(handler=run, passes_extra_args=True, extra_args=[])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,4 +20,4 @@ def run(args: argparse.Namespace) -> int:
     if lint.returncode != 0:
         return lint.returncode
     print("• pytest", flush=True)
-    return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=BASE_DIR).returncode
+    return subprocess.run([sys.executable, "-m", "pytest", *args.extra_args], cwd=BASE_DIR).returncode
