@@ -97,17 +97,15 @@ def key_check(ctx: Ctx, exchange_setting_id: int) -> Screen:
     from exchanges.services import exchange_setting_check
 
     check = exchange_setting_check(user=ctx.user, exchange_setting_id=exchange_setting_id)
-    message = getattr(check, "message", "") or ("valid" if getattr(check, "ok", False) else "checked")
-    return key_list(ctx, note=f"Checked with the exchange: {message}")
+    verdict = "valid" if check.valid else "NOT valid"
+    return key_list(ctx, note=f"Checked with the exchange: {verdict}. {check.message}".strip())
 
 
 @action("kd", int)
 def key_delete_confirm(ctx: Ctx, exchange_setting_id: int) -> Screen:
-    from exchanges.selectors import exchange_setting_list_for_user
+    from exchanges.selectors import exchange_setting_get_for_user
 
-    key = exchange_setting_list_for_user(user=ctx.user).filter(pk=exchange_setting_id).first()
-    if key is None:
-        return key_list(ctx, note="That key is not among yours (any more).")
+    key = exchange_setting_get_for_user(user=ctx.user, exchange_setting_id=exchange_setting_id)
     return Screen(
         title=f"Delete key {key.name}?",
         text=f"{key.exchange}, {key.api_key_hint}. Bots using it cannot run live until you attach another key. "

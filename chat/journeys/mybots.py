@@ -20,10 +20,9 @@ RUN_TYPE_NOTES = {
     "live": "Live-run (real orders, real money)",
 }
 
-# Runtime services (RUNTIME engineer). The first path that exists is used.
-START_SERVICES = ("bots.runtime:bot_start", "bots.runtime.services:bot_start")
-STOP_SERVICES = ("bots.runtime:bot_stop", "bots.runtime.services:bot_stop")
-YIELD_SELECTORS = ("bots.reports:subscribed_bot_summary", "bots.selectors:subscribed_bot_summary")
+# Runtime services and monitoring selectors (bots.runtime, bots.monitoring), looked up when called.
+START_SERVICES = ("bots.runtime:bot_start",)
+STOP_SERVICES = ("bots.runtime:bot_stop",)
 
 
 def _first(paths: tuple[str, ...]) -> Any:
@@ -47,14 +46,10 @@ def _get(ctx: Ctx, subscribed_bot_id: int) -> Any:
     return subscribed_bot_get_for_user(user=ctx.user, subscribed_bot_id=subscribed_bot_id)
 
 
-def _yield_text(ctx: Ctx, subscribed_bot: Any) -> str:
-    summary = _first(YIELD_SELECTORS)
-    if summary is None:
-        return ""
-    data = summary(user=ctx.user, subscribed_bot_id=subscribed_bot.pk) or {}
-    if data.get("return_pct") is None:
-        return ""
-    return formatting.percent(data["return_pct"])
+def _status_rows(ctx: Ctx) -> dict[int, Any]:
+    """bots.monitoring's one-line status per bot (yield since start, position side), by bot id."""
+    status_list = optional.lookup("bots.monitoring:bot_status_list")
+    return {row.subscribed_bot_id: row for row in status_list(user=ctx.user)} if status_list else {}
 
 
 def summary_line(ctx: Ctx) -> str:
@@ -67,7 +62,7 @@ def summary_line(ctx: Ctx) -> str:
     return f"You have {len(bots)} bot{'s' if len(bots) != 1 else ''}, {running} running."
 
 
-def _list_line(ctx: Ctx, subscribed_bot: Any) -> str:
+def _list_line(subscribed_bot: Any, status: Any) -> str:
     parts = [
         f"{STATE_ICONS.get(subscribed_bot.state, '')} {subscribed_bot.bot.name}",
         subscribed_bot.get_state_display().lower(),
@@ -75,9 +70,8 @@ def _list_line(ctx: Ctx, subscribed_bot: Any) -> str:
     ]
     if subscribed_bot.status == "pending":
         parts.append("awaiting approval")
-    performance = _yield_text(ctx, subscribed_bot)
-    if performance:
-        parts.append(performance)
+    if status is not None and status.symbol:
+        parts.append(f"{formatting.percent(status.yield_pct)} since start")
     return " · ".join(parts)
 
 
@@ -91,9 +85,11 @@ def bot_list(ctx: Ctx) -> Screen:
             text="You have no bots yet. Subscribe to a fund or a single bot first.",
             rows=[[ctx.button("Funds & bots", "cat")], [menu_button(ctx)]],
         )
+    statuses = _status_rows(ctx)
     rows = [[ctx.button(bot.bot.name, "b", bot.pk)] for bot in bots]
     rows.append([ctx.button("Reports", "ro"), menu_button(ctx)])
-    return Screen(title="My bots", text="\n".join(_list_line(ctx, bot) for bot in bots), rows=rows)
+    lines = [_list_line(bot, statuses.get(bot.pk)) for bot in bots]
+    return Screen(title="My bots", text="\n".join(lines), rows=rows)
 
 
 @action("bl")
@@ -118,6 +114,33 @@ def _settings_summary(subscribed_bot: Any) -> str:
     return " · ".join(f"{name} {formatting.quantity(value)}" for name, value in list(values.items())[:8])
 
 
+def _status_lines(ctx: Ctx, subscribed_bot: Any) -> list[str]:
+    """The current (or last) dry/live run: equity, yield, position, fees, last tick — from bots.monitoring."""
+    status_get = optional.lookup("bots.monitoring:bot_status_get")
+    if status_get is None or subscribed_bot.run_type == "simulation":
+        return []
+    status = status_get(user=ctx.user, subscribed_bot_id=subscribed_bot.pk)
+    if status.run_id is None:
+        return []
+    currency = ctx.user.display_currency
+    lines = [
+        f"Market: {status.symbol} {status.timeframe} on {status.exchange}",
+        f"Equity: {formatting.money(status.equity, currency)} ({formatting.percent(status.yield_pct)} since start)",
+    ]
+    position = status.position
+    if position is not None:
+        entry = f" @ {formatting.quantity(position.entry_price)}" if position.entry_price else ""
+        lines.append(f"Position: {position.side} {formatting.quantity(position.amount)}{entry}, unrealised "
+                     f"{formatting.money(position.unrealized_pnl, currency, signed=True)}")
+    else:
+        lines.append("Position: none")
+    lines.append(f"Realised: {formatting.money(status.realized_pnl, currency, signed=True)} · fees "
+                 f"{formatting.money(status.fees, currency)} · {status.trade_count} trades")
+    if status.last_tick_at:
+        lines.append(f"Last tick: {formatting.when(status.last_tick_at, ctx.tz, seconds=True)}")
+    return lines
+
+
 def bot_card(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     subscribed_bot = _get(ctx, subscribed_bot_id)
     bot_id = subscribed_bot.pk
@@ -138,9 +161,7 @@ def bot_card(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     if subscribed_bot.exchange_setting:
         key = subscribed_bot.exchange_setting
         lines.append(f"Exchange key: {key.name} ({key.exchange}, {key.api_key_hint})")
-    performance = _yield_text(ctx, subscribed_bot)
-    if performance:
-        lines.append(f"Yield: {performance}")
+    lines += _status_lines(ctx, subscribed_bot)
     lines.append(f"Settings: {_settings_summary(subscribed_bot)}")
 
     control: list[Button] = []

@@ -7,28 +7,18 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from chat import engine, formatting, optional
+from chat import engine, formatting
 from chat.context import Ctx
 from chat.journeys.menu import menu_button
 from chat.registry import action, form
 from chat.screens import Button, Field, Reply, Screen
 
-# trading.strategies.registry / trading.params (SIMULATION). describe() → one dict per parameter.
-DESCRIBE_PATHS = ("trading.strategies.registry:strategy_params_describe",)
-
 
 def _describe(strategy: str) -> list[dict[str, Any]]:
-    """The editor's view of a strategy's parameters (name, label, kind, min, max, step, choices, help)."""
-    describe = optional.lookup(DESCRIBE_PATHS[0])
-    if describe is not None:
-        return list(describe(strategy))
-    strategy_get = optional.lookup("trading.strategies.registry:strategy_get")
-    if strategy_get is None:
-        raise optional.FeatureUnavailable("The settings editor is not available on this server yet.")
-    schema = getattr(strategy_get(strategy), "params", None) or getattr(strategy_get(strategy), "schema", None)
-    if schema is None:
-        raise optional.FeatureUnavailable("This bot has no editable settings.")
-    return list(schema.describe())
+    """The strategy's parameters as editors see them (name, label, type, min, max, step, choices, …)."""
+    from trading.strategies.registry import strategy_settings_describe
+
+    return strategy_settings_describe(strategy)
 
 
 def _get(ctx: Ctx, subscribed_bot_id: int) -> Any:
@@ -55,16 +45,13 @@ def _kind(param: dict[str, Any]) -> str:
 
 
 def _allowed(param: dict[str, Any]) -> str:
-    if param.get("choices"):
-        return "one of " + ", ".join(str(choice) for choice in param["choices"])
-    low, high = param.get("min"), param.get("max")
-    if low is not None and high is not None:
-        return f"{formatting.quantity(low)} to {formatting.quantity(high)}"
-    if low is not None:
-        return f"at least {formatting.quantity(low)}"
-    if high is not None:
-        return f"at most {formatting.quantity(high)}"
-    return ""
+    return str(param.get("allowed") or "")
+
+
+def _shown(param: dict[str, Any], value: Any) -> str:
+    unit = param.get("unit") or ""
+    text = formatting.quantity(value) if not isinstance(value, bool) else ("on" if value else "off")
+    return f"{text} {unit}".strip() if unit and unit != "x" else f"{text}{unit}"
 
 
 def editor(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
@@ -78,7 +65,7 @@ def editor(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     for index, param in enumerate(params):
         name = param["name"]
         marker = "" if name in overrides else " (default)"
-        lines.append(f"• {_label(param)}: {formatting.quantity(values.get(name, param.get('default')))}{marker}")
+        lines.append(f"• {_label(param)}: {_shown(param, values.get(name, param.get('default')))}{marker}")
         rows.append([ctx.button(_label(param), "sf", subscribed_bot.pk, index)])
     rows.append([ctx.button("« Bot", "b", subscribed_bot.pk), menu_button(ctx)])
     return Screen(title=f"{subscribed_bot.bot.name}: settings", text="\n".join(lines), rows=rows)
@@ -119,9 +106,9 @@ def field_screen(ctx: Ctx, subscribed_bot_id: int, index: int, note: str = "") -
     current = _values(subscribed_bot).get(param["name"], param.get("default"))
     pk = subscribed_bot.pk
     lines = [note] if note else []
-    lines += [str(param.get("help") or param.get("description") or ""),
-              f"Current: {formatting.quantity(current)}",
-              f"Default: {formatting.quantity(param.get('default'))}"]
+    lines += [str(param.get("description") or ""),
+              f"Current: {_shown(param, current)}",
+              f"Default: {_shown(param, param.get('default'))}"]
     allowed = _allowed(param)
     if allowed:
         lines.append(f"Allowed: {allowed}")
@@ -152,7 +139,7 @@ def _change(ctx: Ctx, subscribed_bot_id: int, index: int, value: Any) -> Screen:
     subscribed_bot = _get(ctx, subscribed_bot_id)
     param = _param(ctx, subscribed_bot, index)
     subscribed_bot_settings_update(user=ctx.user, subscribed_bot_id=subscribed_bot.pk, changes={param["name"]: value})
-    shown = "default" if value is None else formatting.quantity(value)
+    shown = "the default" if value is None else _shown(param, value)
     return field_screen(ctx, subscribed_bot.pk, index, note=f"Saved: {_label(param)} = {shown}.")
 
 

@@ -6,24 +6,15 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from chat import engine, formatting, optional
+from chat import engine, formatting
 from chat.context import Ctx
 from chat.journeys.menu import menu_button
 from chat.registry import action, form
 from chat.screens import Field, Image, Reply, Screen
 from core.errors import ValidationError
 
-START_SERVICES = ("trading.simulation.services:simulation_start", "trading.simulation:simulation_start")
 PRESET_DAYS = (7, 30, 90)
 BAR = 20
-
-
-def _start_service() -> Any:
-    for path in START_SERVICES:
-        function = optional.lookup(path)
-        if function is not None:
-            return function
-    raise optional.FeatureUnavailable("Simulations are not available on this server yet.")
 
 
 def _get(ctx: Ctx, subscribed_bot_id: int) -> Any:
@@ -47,8 +38,10 @@ def range_screen(ctx: Ctx, subscribed_bot_id: int) -> Screen:
 
 
 def _launch(ctx: Ctx, subscribed_bot_id: int, start: datetime, end: datetime) -> Screen:
-    run = _start_service()(user=ctx.user, subscribed_bot_id=subscribed_bot_id, start=start, end=end)
-    return progress_screen(ctx, subscribed_bot_id, run.pk)
+    from trading.simulation.services import simulation_start
+
+    run = simulation_start(user=ctx.user, subscribed_bot_id=subscribed_bot_id, start=start, end=end)
+    return progress_screen(ctx, run.pk)
 
 
 @action("sim", int, int, mutates=True)
@@ -89,19 +82,11 @@ def simulate_dates(ctx: Ctx, context: dict, values: dict) -> Screen:
     return _launch(ctx, int(context["subscribed_bot_id"]), start, end)
 
 
-def _run(ctx: Ctx, subscribed_bot_id: int, run_id: int) -> tuple[Any, Any]:
-    """The run, reached through the user's own bot: someone else's run id is not found."""
-    from core.errors import NotFound
+def progress_screen(ctx: Ctx, run_id: int) -> Screen:
+    from trading.simulation.selectors import simulation_get_for_user
 
-    subscribed_bot = _get(ctx, subscribed_bot_id)
-    run = subscribed_bot.runs.filter(pk=run_id).first()
-    if run is None:
-        raise NotFound("No such simulation among yours.")
-    return subscribed_bot, run
-
-
-def progress_screen(ctx: Ctx, subscribed_bot_id: int, run_id: int) -> Screen:
-    subscribed_bot, run = _run(ctx, subscribed_bot_id, run_id)
+    run = simulation_get_for_user(user=ctx.user, run_id=run_id)
+    subscribed_bot = run.subscribed_bot
     if run.status in ("queued", "running"):
         done = max(0, min(100, int(run.progress or 0)))
         filled = done * BAR // 100
@@ -109,46 +94,46 @@ def progress_screen(ctx: Ctx, subscribed_bot_id: int, run_id: int) -> Screen:
             title=f"Simulating {subscribed_bot.bot.name}",
             text=f"{'█' * filled}{'░' * (BAR - filled)} {done} %\n"
             f"{'Waiting for a worker…' if run.status == 'queued' else 'Running…'}",
-            poll=ctx.button("", "sip", subscribed_bot.pk, run.pk).payload,
+            poll=ctx.button("", "sip", run.pk).payload,
         )
     return results_screen(ctx, subscribed_bot, run)
 
 
-@action("sip", int, int)
-def progress_action(ctx: Ctx, subscribed_bot_id: int, run_id: int) -> Screen:
-    return progress_screen(ctx, subscribed_bot_id, run_id)
+@action("sip", int)
+def progress_action(ctx: Ctx, run_id: int) -> Screen:
+    return progress_screen(ctx, run_id)
 
 
+# (key in the run's metrics, label, style). Ratios are stored as fractions (0.12 = 12 %).
 METRIC_LABELS = (
-    ("total_return_pct", "Return", "pct"),
-    ("max_drawdown_pct", "Max drawdown", "pct_unsigned"),
-    ("net_profit", "Net profit", "money"),
-    ("fees", "Fees", "money_unsigned"),
+    ("total_return", "Return", "ratio"),
+    ("annualised_return", "Annualised", "ratio"),
+    ("net_profit", "Profit after fees", "money"),
+    ("max_drawdown", "Max drawdown", "ratio_unsigned"),
     ("trades", "Trades", "count"),
-    ("trade_count", "Trades", "count"),
-    ("win_rate_pct", "Winning trades", "pct_unsigned"),
+    ("win_rate", "Winning trades", "ratio_unsigned"),
     ("profit_factor", "Profit factor", "number"),
     ("sharpe", "Sharpe ratio", "number"),
+    ("fees_paid", "Fees", "money_unsigned"),
+    ("final_equity", "Final equity", "money_unsigned"),
 )
+_STYLES = {
+    "ratio": lambda v, c: formatting.percent(v, ratio=True),
+    "ratio_unsigned": lambda v, c: formatting.percent(v, ratio=True, signed=False),
+    "money": lambda v, c: formatting.money(v, c, signed=True),
+    "money_unsigned": lambda v, c: formatting.money(v, c),
+    "count": lambda v, c: formatting.number(v, 0),
+    "number": lambda v, c: formatting.number(v, 2),
+}
 
 
 def metric_lines(metrics: dict[str, Any], currency: str = "USDT") -> list[str]:
-    """Known metrics in a fixed order, formatted for people; unknown keys are left out."""
-    lines = []
-    for key, label, style in METRIC_LABELS:
-        if key not in metrics or metrics[key] is None:
-            continue
-        value = metrics[key]
-        shown = {
-            "pct": lambda v: formatting.percent(v),
-            "pct_unsigned": lambda v: formatting.percent(v, signed=False),
-            "money": lambda v: formatting.money(v, currency, signed=True),
-            "money_unsigned": lambda v: formatting.money(v, currency),
-            "count": lambda v: formatting.number(v, 0),
-            "number": lambda v: formatting.number(v, 2),
-        }[style](value)
-        lines.append(f"{label}: {shown}")
-    return lines
+    """Known metrics in a fixed order, formatted for people; missing ones are left out."""
+    return [
+        f"{label}: {_STYLES[style](metrics[key], currency)}"
+        for key, label, style in METRIC_LABELS
+        if metrics.get(key) is not None
+    ]
 
 
 def run_chart(run: Any) -> Image | None:
@@ -174,6 +159,8 @@ def results_screen(ctx: Ctx, subscribed_bot: Any, run: Any) -> Screen:
         reason = run.error or run.get_status_display()
         return Screen(title=f"Simulation of {subscribed_bot.bot.name} failed", text=reason, rows=rows)
     lines = [f"Period: {period}"] if period else []
+    if params.get("synthetic"):
+        lines.append("Prices: synthetic demo data (no real market history on this server).")
     lines += metric_lines(run.metrics or {}) or ["No trades in this period."]
     return Screen(
         title=f"Simulation of {subscribed_bot.bot.name}",
