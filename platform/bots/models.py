@@ -316,6 +316,9 @@ class BotRuntime(models.Model):
     day_start_equity = models.DecimalField(**MONEY, default=0)
     paused_until = models.DateTimeField(null=True, blank=True, help_text="daily loss limit reached")
     stop_close_position = models.BooleanField(null=True, blank=True, help_text="asked at STOP")
+    # Live: orders a tick decided, placed after its transaction commits; a crash leaves them here and the
+    # next tick resumes them under the same idempotency keys (never placed twice).
+    pending_actions = models.JSONField(default=list, blank=True)
     failed_ticks = models.PositiveSmallIntegerField(default=0, help_text="consecutive ticks that failed")
     updated_at = models.DateTimeField(auto_now=True)
 
