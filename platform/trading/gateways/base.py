@@ -112,6 +112,7 @@ class KeyCheck:
     can_withdraw: bool | None = None
     balances: tuple[Balance, ...] = ()
     checked_at: datetime | None = None
+    field: str | None = None  # the input at fault when invalid: "api_key" or "api_secret"
 
 
 @runtime_checkable

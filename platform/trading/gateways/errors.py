@@ -61,3 +61,15 @@ class OrderNotFound(PermanentGatewayError):
 
 class UnknownSymbol(PermanentGatewayError):
     user_message = "The exchange does not list this market."
+
+
+class DuplicateClientOrderId(InvalidOrder):
+    """The exchange already has an order with this client order id (Binance -4116): ask for it, never resend."""
+
+    user_message = "The exchange already has an order with this id; the platform is checking its state."
+
+
+class ExchangeClockSkew(TemporaryGatewayError):
+    """The request's timestamp fell outside the exchange's receive window (Binance -1021)."""
+
+    user_message = "The platform's clock and the exchange's disagree; the platform will retry."
