@@ -164,6 +164,11 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "L&D Platform <noreply@localhost>")
 
+# --- Notifications -----------------------------------------------------------------------------------------
+# How the outbox is handed over after commit: "celery" (a worker task; the beat sweep catches anything lost)
+# or "inline" (sent in the committing process: tests, single-process demos).
+NOTIFICATIONS_DISPATCH = "inline" if env_str("NOTIFICATIONS_DISPATCH").lower() == "inline" else "celery"
+
 # --- Trading ---------------------------------------------------------------------------------------------
 # Exchanges users may register keys for (ccxt ids). The emulator speaks binanceusdm.
 SUPPORTED_EXCHANGES = env_list("SUPPORTED_EXCHANGES", ["binanceusdm"])

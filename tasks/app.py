@@ -13,9 +13,11 @@ app = Celery("ldp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # Task modules live in this package, one per domain.
-TASK_MODULES = ["tasks.system"]
+TASK_MODULES = ["tasks.system", "tasks.notifications"]
 app.conf.include = TASK_MODULES
 
 app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "tasks.system.worker_heartbeat", "schedule": crontab(minute="*/5")},
+    # Crash safety of the notifications outbox: due rows and interrupted sends, in bounded batches.
+    "notifications-outbox-sweep": {"task": "tasks.notifications.outbox_sweep", "schedule": 30.0},
 }

@@ -17,6 +17,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["emulators.exchange.testing"]
 
 
+@pytest.fixture(autouse=True)
+def _notifications_delivered_inline(settings) -> None:
+    """Notifications go out in the test process right after commit (like eager Celery), so a test sees the
+    e-mail in mail.outbox without a worker. Tests of the Celery path set NOTIFICATIONS_DISPATCH = "celery"."""
+    settings.NOTIFICATIONS_DISPATCH = "inline"
+
+
 @pytest.fixture(scope="session")
 def broker_url() -> str:
     """The broker the suite uses: REDIS_URL (CI: the machine's Redis) or the embedded one."""

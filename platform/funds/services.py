@@ -169,8 +169,10 @@ def fund_subscription_approve(*, fund_subscription_id: int) -> FundSubscription:
 
 
 def _notify_after_commit(subscription: FundSubscription, event: str) -> None:
-    subscription_id = subscription.pk
-    transaction.on_commit(lambda: fund_subscription_email_send(fund_subscription_id=subscription_id, event=event))
+    # The notifications outbox: rows written in this transaction, delivered (e-mail, chats) after commit.
+    from notifications.hooks import fund_subscription_notify
+
+    fund_subscription_notify(subscription=subscription, event=event)
 
 
 _PERIOD_NOUN = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}

@@ -97,6 +97,8 @@ def one_of_everything() -> dict[str, object]:
         "bots.botruntime": lambda: _bot_runtime(subscribed_bot),
         "bots.botevent": lambda: _bot_event(subscribed_bot),
         "marketdata.candle": _candle,
+        "notifications.notificationpreference": lambda: apps.get_model("notifications.NotificationPreference")
+        .objects.create(user=user, event="bot_started", channel="email", enabled=True),
     }
     for label, make in makers.items():
         try:
