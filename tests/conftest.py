@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +51,18 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{auth}{params.get('HOST') or '127.0.0.1'}{port}/{params['NAME']}"
 
 
+def _wait_until_worker_answers(app, worker: subprocess.Popen, node_name: str, timeout: float = 60) -> None:
+    """Fail fast and clearly when the worker cannot start, instead of a task timing out later."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            pytest.fail(f"the Celery worker exited during start-up with code {worker.returncode}")
+        if app.control.ping(destination=[node_name], timeout=0.5):
+            return
+    worker.kill()
+    pytest.fail(f"the Celery worker {node_name} did not answer a ping within {timeout:.0f} s")
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, broker_url: str) -> Iterator[subprocess.Popen]:
     """A real Celery worker in a separate process, on the real broker, using the test database."""
@@ -62,13 +75,14 @@ def celery_worker_process(transactional_db, broker_url: str) -> Iterator[subproc
 
     queue = f"test-{os.getpid()}"
     app.conf.task_default_queue = queue
+    node_name = f"{queue}@{socket.gethostname()}"
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool", "solo", "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h", "-Q", queue],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", node_name, "-Q", queue],
         cwd=REPO_ROOT,
         env=env,
     )
-    time.sleep(0.5)
+    _wait_until_worker_answers(app, worker, node_name)
     try:
         yield worker
     finally:
