@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from bots.models import Order
 from core.models import TimeStampedModel
 
 
@@ -50,3 +51,19 @@ class ExchangeSetting(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.exchange}, {self.api_key_hint})"
+
+
+class _NeedsAttentionManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(attention_at__isnull=False)
+
+
+class OrderNeedingAttention(Order):
+    """Operators' queue (admin): orders flagged by money safety — unknown state, lost at the exchange, …"""
+
+    objects = _NeedsAttentionManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "order needing attention"
+        verbose_name_plural = "orders needing attention"
