@@ -13,7 +13,7 @@ app = Celery("ldp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # Task modules live in this package, one per domain.
-TASK_MODULES = ["tasks.system", "tasks.notifications"]
+TASK_MODULES = ["tasks.system", "tasks.simulations", "tasks.notifications"]
 app.conf.include = TASK_MODULES
 
 app.conf.beat_schedule = {

@@ -80,3 +80,7 @@ def strategy_settings_validate(name: str, settings: dict[str, Any]) -> dict[str,
 def strategy_settings_describe(name: str) -> list[dict[str, Any]]:
     """Field descriptions for settings editors (chat, API): name, type, default, min, max, choices, …"""
     return strategy_get(name).params.describe()
+
+
+# The name the chat settings editor looks up.
+strategy_params_describe = strategy_settings_describe
