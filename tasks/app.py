@@ -13,11 +13,13 @@ app = Celery("ldp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # Task modules live in this package, one per domain.
-TASK_MODULES = ["tasks.system", "tasks.simulations", "tasks.notifications"]
+TASK_MODULES = ["tasks.system", "tasks.simulations", "tasks.notifications", "tasks.reconcile"]
 app.conf.include = TASK_MODULES
 
 app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "tasks.system.worker_heartbeat", "schedule": crontab(minute="*/5")},
     # Crash safety of the notifications outbox: due rows and interrupted sends, in bounded batches.
     "notifications-outbox-sweep": {"task": "tasks.notifications.outbox_sweep", "schedule": 30.0},
+    # Money safety: non-final live orders and open positions brought in line with the exchange.
+    "reconcile-orders": {"task": "tasks.reconcile.reconcile_orders", "schedule": 60.0},
 }
