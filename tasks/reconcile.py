@@ -6,6 +6,7 @@ another or is redelivered after a crash does no harm.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict
 from typing import Any
@@ -34,10 +35,8 @@ def reconcile_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
 
     Sent to a queue this worker consumes, so it runs here even when queues are per deployment/test run.
     """
-    queues = []
-    try:
+    queues: list[str] = []
+    with contextlib.suppress(AttributeError):  # no consumer information: use the default queue
         queues = list(sender.app.amqp.queues.consume_from)
-    except AttributeError:  # no consumer information: use the default queue
-        pass
     options = {"queue": queues[0]} if queues else {}
     reconcile_orders.apply_async(**options)
