@@ -222,6 +222,10 @@ class TelegramEmulator:
                 else:
                     params[key] = value
         params.update({k: v for k, v in request.query.items() if k not in params})
+        # aiogram sends files as `photo=attach://<name>` plus a part named <name>.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
+                files[key] = files.pop(value[9:])
         for key in _JSON_FIELDS & params.keys():
             if isinstance(params[key], str):
                 with contextlib.suppress(ValueError):

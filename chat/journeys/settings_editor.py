@@ -61,12 +61,13 @@ def editor(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     overrides = subscribed_bot.user_bot_setting or {}
     lines = [note] if note else []
     lines.append("Pick a setting to change. Changes apply at the next start.")
-    rows: list[list[Button]] = []
+    buttons: list[Button] = []
     for index, param in enumerate(params):
         name = param["name"]
         marker = "" if name in overrides else " (default)"
         lines.append(f"• {_label(param)}: {_shown(param, values.get(name, param.get('default')))}{marker}")
-        rows.append([ctx.button(_label(param), "sf", subscribed_bot.pk, index)])
+        buttons.append(ctx.button(_label(param), "sf", subscribed_bot.pk, index))
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([ctx.button("« Bot", "b", subscribed_bot.pk), menu_button(ctx)])
     return Screen(title=f"{subscribed_bot.bot.name}: settings", text="\n".join(lines), rows=rows)
 

@@ -32,6 +32,8 @@ class Harness:
         def shown() -> SentMessage | None:
             for call in self.emu.calls[mark:]:
                 if call.method in SCREEN_METHODS and int(call.params.get("chat_id", 0)) == chat_id:
+                    if call.method == "editMessageText":
+                        return self.emu.messages[(chat_id, int(call.params["message_id"]))]
                     return self.emu.last_message(chat_id)
             return None
 
@@ -93,3 +95,12 @@ def telegram(chat_state, monkeypatch) -> Callable[[Callable[[Harness], Awaitable
         async_to_sync(main)()
 
     return run
+
+
+def resign(callback_data: str, *, owner_id: int, issued_at) -> str:
+    """The same action, validly signed but stamped `issued_at` (to test screen lifetimes)."""
+    from chat import payloads
+
+    body = callback_data.removeprefix("a:").rpartition(payloads.SEPARATOR)[0]
+    code, *args, _stamp = body.split(payloads.SEPARATOR)
+    return "a:" + payloads.encode(code, tuple(args), owner_id=owner_id, issued_at=issued_at, nonce=payloads.new_nonce())
