@@ -40,6 +40,7 @@ class SlackRecorder:
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response_urls
     uploads: dict[str, bytes] = field(default_factory=dict)
     _faults: dict[str, list[str]] = field(default_factory=dict)
+    _rate_limits: dict[str, list[int]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -55,8 +56,11 @@ class SlackRecorder:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body = recorder._dispatch(self.path, self.headers.get("content-type") or "", raw)
+                retry_after = body.pop("_retry_after", None) if isinstance(body, dict) else None
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", str(retry_after))
                 self.send_header("content-type", "application/json; charset=utf-8")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -88,6 +92,10 @@ class SlackRecorder:
 
     def fail_next(self, method: str, error: str = "internal_error") -> None:
         self._faults.setdefault(method, []).append(error)
+
+    def rate_limit_next(self, method: str, retry_after: int = 1) -> None:
+        """The next call of `method` answers like Slack's limiter: HTTP 429, `Retry-After`, error `ratelimited`."""
+        self._rate_limits.setdefault(method, []).append(retry_after)
 
     # --- reading what the app did -------------------------------------------------------------------
 
@@ -139,6 +147,9 @@ class SlackRecorder:
             faults = self._faults.get(method)
             if faults:
                 return 200, {"ok": False, "error": faults.pop(0)}
+            limits = self._rate_limits.get(method)
+            if limits:
+                return 429, {"ok": False, "error": "ratelimited", "_retry_after": limits.pop(0)}
         return 200, self._answer(method, params)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

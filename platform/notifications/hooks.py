@@ -21,8 +21,8 @@ from notifications.services import NotificationSpec, button, notifications_enque
 
 OPEN_BOT_ACTION = "b"  # chat.journeys.mybots: the bot's card
 SIMULATION_RESULT_ACTION = "sip"  # chat.journeys.simulation: progress / results of a run
-ORDER_RESYNC_ACTION = "ors"  # chat: re-sync an order with the exchange (args: subscribed bot id, order id)
-ORDER_CANCEL_ACTION = "orc"  # chat: cancel an order on the exchange (args: subscribed bot id, order id)
+ORDER_RESYNC_ACTION = "ors"  # chat: trading.orders.order_resync(order_id=…, user=…) (arg: order id)
+ORDER_CANCEL_ACTION = "orc"  # chat: trading.orders.order_cancel(order_id=…, user=…) (arg: order id)
 
 
 # --- bot events -------------------------------------------------------------------------------------------
@@ -32,7 +32,7 @@ def bot_events_notify(*, events: Sequence[Any]) -> list[Notification]:
     """Notify the owners of these (saved) bots.BotEvent rows. One batch, a handful of queries."""
     from bots.models import SubscribedBot
 
-    events = [event for event in events if event.kind in BOT_EVENT_TYPES and event.pk]
+    events = [event for event in events if event.kind in BOT_EVENT_TYPES and event.pk and not _order_attention(event)]
     if not events:
         return []
     bots = {
@@ -64,6 +64,13 @@ def bot_events_notify(*, events: Sequence[Any]) -> list[Notification]:
             )
         )
     return notifications_enqueue_many(specs)
+
+
+def _order_attention(event: Any) -> bool:
+    # trading.orders.attention records an error event next to its signal; order_attention_notify tells
+    # the user (with Re-sync / Cancel buttons), so the event would only repeat it.
+    data = event.data or {}
+    return bool(data.get("order_id") and data.get("attention"))
 
 
 def on_bot_events_recorded(sender: Any, events: Sequence[Any], **kwargs: Any) -> None:
@@ -160,9 +167,11 @@ def order_attention_notify(*, order: Any, reason: str = "") -> Notification:
     subscribed_bot = order.subscribed_bot
     reason = reason or order.attention_reason or "The exchange did not confirm this order's state."
     stamp = int(order.attention_at.timestamp()) if order.attention_at else 0
-    price = f" at {order.price}" if order.price is not None else ""
+    from chat.formatting import quantity
+
+    price = f" at {quantity(order.price)}" if order.price is not None else ""
     text = (
-        f"{order.side.upper()} {order.amount} {order.symbol}{price} ({order.get_type_display().lower()}) "
+        f"{order.side.upper()} {quantity(order.amount)} {order.symbol}{price} ({order.get_type_display().lower()}) "
         f"on {order.exchange}, order {order.client_order_id}.\n"
         f"{reason}\n\n"
         "Re-sync asks the exchange for the order's real state; Cancel cancels it there."
@@ -175,11 +184,16 @@ def order_attention_notify(*, order: Any, reason: str = "") -> Notification:
         text=text,
         buttons=[
             [
-                button("Re-sync", ORDER_RESYNC_ACTION, subscribed_bot.pk, order.pk, style="primary"),
-                button("Cancel order", ORDER_CANCEL_ACTION, subscribed_bot.pk, order.pk, style="danger"),
+                button("Re-sync", ORDER_RESYNC_ACTION, order.pk, style="primary"),
+                button("Cancel order", ORDER_CANCEL_ACTION, order.pk, style="danger"),
             ],
             [button("Open bot", OPEN_BOT_ACTION, subscribed_bot.pk)],
         ],
         data={"order_id": order.pk, "subscribed_bot_id": subscribed_bot.pk},
     )
     return notifications_enqueue_many([spec])[0]
+
+
+def on_order_needs_attention(sender: Any, order: Any, reason: str = "", **kwargs: Any) -> None:
+    """Receiver of trading.orders.attention.order_needs_attention (connected in NotificationsConfig.ready)."""
+    order_attention_notify(order=order, reason=reason)

@@ -201,6 +201,14 @@ def simulation_fail_timeout(*, run_id: int) -> None:
 def _fail(run: BotRun, message: str) -> None:
     run.status, run.error, run.finished_at = RunStatus.FAILED, message[:2000], timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "updated_at"])
+    _notify_finished(run)
+
+
+def _notify_finished(run: BotRun) -> None:
+    # The user hears that the run ended (notifications outbox; once per run, delivered after commit).
+    from notifications.hooks import simulation_finished_notify
+
+    simulation_finished_notify(run=run)
 
 
 def _execute(run: BotRun, report: _Progress) -> Any:
@@ -304,4 +312,5 @@ def _persist(run: BotRun, result: Any, report: _Progress) -> None:
         run.chart.save(f"simulation-{run.pk}.png", ContentFile(png), save=False)
         run.status, run.progress, run.finished_at = RunStatus.FINISHED, 100, timezone.now()
         run.save()
+        _notify_finished(run)
     report(100)
