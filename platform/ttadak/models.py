@@ -83,9 +83,14 @@ class Game(TimeStampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Where the game panel that started it is shown, so the result edits it in place.
     surface = models.CharField(max_length=16, blank=True, default="")
+    team_id = models.CharField(max_length=64, blank=True, default="")
+    external_user_id = models.CharField(max_length=64, blank=True, default="")
     chat_id = models.CharField(max_length=64, blank=True, default="")
     message_id = models.CharField(max_length=64, blank=True, default="")
     timings = models.JSONField(default=dict, blank=True, help_text="press-to-send figures, µs")
+    # Bumped by the process that watches the game; the sweep takes over games nobody watches.
+    monitored_until = models.DateTimeField(null=True, blank=True)
+    close_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         db_table = "ttadak_game"

@@ -1,0 +1,1 @@
+"""Ttadak's write services: activation (START/STOP), games (intents, outcomes, results), simulation."""
