@@ -162,6 +162,9 @@ def protection_params() -> ParamSchema:
             Param("daily_loss_limit_pct", "float", 0.0, min=0, max=100, unit="%", step=1, group="protection",
                   label="Daily loss limit",
                   description="close the position and pause until 00:00 UTC after losing this much in a day; 0 = off"),
+            Param("capital", "float", 0.0, min=0, max=1e9, unit="quote", group="protection", label="Capital",
+                  description="money the bot trades with in dry-run and live-run; 0 = 10,000 (paper) in dry-run, "
+                  "the account's free balance at START in live-run"),
             Param("close_position_on_stop", "bool", True, group="protection", label="Close position on STOP",
                   description="on STOP, close the bot's position at market (true) or leave it open (false)"),
         ]

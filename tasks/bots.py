@@ -1,0 +1,62 @@
+"""Bot runtime tasks: START/STOP second phases, the per-timeframe tick fan-out, batch ticks, sweeps.
+
+No task per bot and no long-running task: a beat entry per timeframe fans the running bots out in
+batches; each batch task ticks its bots for one candle and ends.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core.errors import TemporaryError
+from tasks.app import app
+
+logger = logging.getLogger(__name__)
+
+RETRY = {
+    "autoretry_for": (TemporaryError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@app.task(name="tasks.bots.bot_start_finish", acks_late=True, **RETRY)
+def bot_start_finish(subscribed_bot_id: int) -> str | None:
+    from bots.runtime.services import bot_start_finish as finish
+
+    row = finish(subscribed_bot_id=subscribed_bot_id)
+    return row.state if row else None
+
+
+@app.task(name="tasks.bots.bot_stop_finish", acks_late=True, **RETRY)
+def bot_stop_finish(subscribed_bot_id: int) -> str | None:
+    from bots.runtime.services import bot_stop_finish as finish
+
+    row = finish(subscribed_bot_id=subscribed_bot_id)
+    return row.state if row else None
+
+
+@app.task(name="tasks.bots.tick_fanout", ignore_result=True)
+def tick_fanout(timeframe: str, candle_ms: int | None = None) -> int:
+    """Beat entry: send batch ticks for every running bot on `timeframe` (the candle that just closed)."""
+    from trading.runtime.scheduling import tick_fanout as fanout
+
+    return fanout(timeframe=timeframe, candle_ms=candle_ms)
+
+
+@app.task(name="tasks.bots.tick_batch", acks_late=True, ignore_result=True, **RETRY)
+def tick_batch(timeframe: str, candle_ms: int, bot_ids: list[int]) -> dict:
+    """Tick up to a batch of bots for one candle. Idempotent per (bot, candle): safe to redeliver."""
+    from trading.runtime.engine import tick_batch as tick
+
+    return tick(timeframe=timeframe, candle_ms=candle_ms, bot_ids=bot_ids).as_dict()
+
+
+@app.task(name="tasks.bots.runtime_sweep", ignore_result=True)
+def runtime_sweep() -> dict[str, int]:
+    """Every minute: resend lost START/STOP finish tasks; stop bots whose subscription ended."""
+    from bots.runtime.services import runtime_stuck_resend, runtime_subscriptions_enforce
+
+    return {"resent": runtime_stuck_resend(), "stopped": runtime_subscriptions_enforce()}
