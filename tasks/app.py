@@ -7,6 +7,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from trading.runtime.beat import runtime_beat_schedule
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("ldp")
@@ -14,6 +16,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # Task modules live in this package, one per domain.
 TASK_MODULES = ["tasks.system", "tasks.simulations", "tasks.notifications", "tasks.reconcile"]
+TASK_MODULES += ["tasks.bots"]  # bot runtime: START/STOP phases, tick fan-out and batches, sweeps
 app.conf.include = TASK_MODULES
 
 app.conf.beat_schedule = {
@@ -23,3 +26,5 @@ app.conf.beat_schedule = {
     # Money safety: non-final live orders and open positions brought in line with the exchange.
     "reconcile-orders": {"task": "tasks.reconcile.reconcile_orders", "schedule": 60.0},
 }
+# Bot runtime: a tick fan-out per timeframe at each candle close, and the once-a-minute runtime sweep.
+app.conf.beat_schedule.update(runtime_beat_schedule())
