@@ -80,6 +80,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/exchange-settings", exchanges_router)
     api.add_router("/v1/bots", bots_router)
     api.add_router("/v1/funds", funds_router)
+    api.add_router("/v1/runtime", "bots.api_runtime.router")  # START/STOP, live status, reports
     api.add_router("/v1/users/me/notifications", "notifications.api.router")
 
 
