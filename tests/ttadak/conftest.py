@@ -45,7 +45,7 @@ class Player:
 
 def ttadak_bot_create(*, user: User, run_type: str = RunType.LIVE, setting: ExchangeSetting | None = None,
                       **overrides: Any) -> SubscribedBot:
-    bot = BotFactory(kind=BotKind.MANUAL, strategy="ttadak", slug=f"ttadak-{user.pk}",
+    bot = BotFactory(kind=BotKind.MANUAL, strategy="ttadak", name="Ttadak",
                      default_setting={"symbol": SYMBOL, "leverage": 20})
     settings = {"order_amount": 0.002, "target_yield_pct": 10, "stop_loss_pct": 20, "max_duration_s": 60,
                 **overrides}
