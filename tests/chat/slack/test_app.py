@@ -121,3 +121,25 @@ def test_a_telegram_link_code_joins_the_slack_identity(slack: SlackHarness) -> N
     assert "Linked" in message_text(reply)
     assert User.objects.count() == 1
     assert ChatIdentity.objects.get(surface="slack").user == ChatIdentity.objects.get(surface="telegram").user
+
+
+def test_adding_a_key_in_the_modal_validates_it_with_the_exchange(slack: SlackHarness, exchange_api_base,
+                                                                  exchange_account) -> None:
+    from exchanges.models import ExchangeSetting
+
+    slack.command("U109", "start")
+    keys = slack.command("U109", "keys")
+    slack.press("U109", keys, "Add key")
+    modal = slack.recorder.calls_of("views.open")[-1].params["view"]
+
+    slack.submit("U109", modal, {"name": "Main", "api_key": exchange_account.api_key, "api_secret": "wrong-secret-1"})
+    retry = slack.recorder.calls_of("views.update")[-1].params["view"]
+    assert retry["callback_id"] == "ldp_form" and ":warning:" in str(retry["blocks"])
+    assert not ExchangeSetting.objects.exists()
+    assert "wrong-secret-1" not in str(retry)  # secrets are never pre-filled
+
+    slack.submit("U109", retry, {"name": "Main", "api_key": exchange_account.api_key,
+                                 "api_secret": exchange_account.secret})
+    assert ExchangeSetting.objects.get().validation_status == "valid"
+    posted = message_text(slack.recorder.calls_of("chat.postMessage")[-1].params)
+    assert "Key Main saved" in posted and exchange_account.secret not in str(slack.recorder.calls)
