@@ -13,6 +13,7 @@ Definitions (README "Simulation"):
 - trades: number of closed trades (a position still open at the end counts: it is closed at the last close).
 - fees_paid: sum of fees of every fill.
 - exposure_time: share of bars that ended with an open position.
+Ratios are fractions (0.05 = 5%); each also comes as `<name>_pct` in percent. Money is a Decimal string.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def compute_metrics(
     pnls = np.asarray(trade_pnls, dtype=float)
     wins, losses = pnls[pnls > 0], pnls[pnls < 0]
     gross_loss = float(-losses.sum())
-    return {
+    metrics: dict[str, Any] = {
         "total_return": total_return,
         "annualised_return": annualised if math.isfinite(annualised) else None,
         "max_drawdown": max_drawdown,
@@ -73,3 +74,8 @@ def compute_metrics(
         "net_profit": str(money(final - start_balance)),
         "bars": int(len(equity)),
     }
+    # The same ratios in percent, for people (chat, reports).
+    for name in ("total_return", "annualised_return", "max_drawdown", "win_rate", "exposure_time"):
+        value = metrics[name]
+        metrics[f"{name}_pct"] = None if value is None else round(value * 100, 4)
+    return metrics

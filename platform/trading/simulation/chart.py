@@ -27,6 +27,12 @@ def _thin(length: int) -> np.ndarray:
     return np.unique(np.linspace(0, length - 1, MAX_POINTS).astype(np.int64))
 
 
+def chart_heading(result: SimulationResult, title: str | None = None) -> str:
+    candles = result.candles
+    heading = title or f"{result.strategy} · {candles.symbol or 'CSV'} {candles.timeframe}"
+    return f"{heading} · SYNTHETIC DATA" if candles.synthetic else heading
+
+
 def render_chart(result: SimulationResult, *, title: str | None = None) -> bytes:
     candles = result.candles
     offset = result.engine.offset
@@ -40,15 +46,11 @@ def render_chart(result: SimulationResult, *, title: str | None = None) -> bytes
         3, 1, figsize=(11, 7.5), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1]}
     )
     synthetic = candles.synthetic
-    heading = title or f"{result.strategy} · {candles.symbol or 'CSV'} {candles.timeframe}"
-    if synthetic:
-        heading += " · SYNTHETIC DATA"
-    fig.suptitle(heading, fontsize=12, color="#b00020" if synthetic else "black")
+    fig.suptitle(chart_heading(result, title), fontsize=12, color="#b00020" if synthetic else "black")
     ax_price.plot(times[pick], candles.close[pick], color="#333333", linewidth=0.8, label="close")
     trades = result.engine.trades
     if len(trades) <= MAX_MARKERS:
-        entries = [t for t in trades]
-        ax_price.scatter([times[t.entry_bar - offset] for t in entries], [t.entry_price for t in entries],
+        ax_price.scatter([times[t.entry_bar - offset] for t in trades], [t.entry_price for t in trades],
                          marker="^", color="#1b8a3a", s=28, zorder=3, label="entry")
         exits = [t for t in trades if t.exit_bar is not None]
         ax_price.scatter([times[t.exit_bar - offset] for t in exits], [t.exit_price for t in exits],
