@@ -94,6 +94,10 @@ class FormSpec:
         return None
 
 
+# Extra rows on a bot's card, by other features (e.g. a game panel button for manual bots):
+# functions (ctx, subscribed_bot) -> list of button rows.
+BOT_CARD_EXTRAS: list[Handler] = []
+
 ACTIONS: dict[str, ActionSpec] = {}
 COMMANDS: dict[str, CommandSpec] = {}
 COMMAND_ALIASES: dict[str, str] = {}
@@ -158,3 +162,9 @@ def form(
         return handler
 
     return decorate
+
+
+def bot_card_extra(function: Handler) -> Handler:
+    """Register a function (ctx, subscribed_bot) -> rows of buttons shown on every bot card it returns rows for."""
+    BOT_CARD_EXTRAS.append(function)
+    return function

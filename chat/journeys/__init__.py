@@ -6,7 +6,24 @@ from chat.journeys import (  # noqa: F401
     keys,
     menu,
     mybots,
+    orders,
     reports,
     settings_editor,
     simulation,
 )
+
+# Journeys other parts of the platform add (registered with chat.registry), imported when they exist.
+EXTENSIONS = ("ttadak.chat",)
+
+
+def _load_extensions() -> None:
+    from importlib import import_module
+
+    from chat.optional import lookup
+
+    for path in EXTENSIONS:
+        if lookup(f"{path}:__name__") is not None:
+            import_module(path)
+
+
+_load_extensions()

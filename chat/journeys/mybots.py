@@ -7,7 +7,7 @@ from typing import Any
 from chat import formatting, optional
 from chat.context import Ctx
 from chat.journeys.menu import menu_button
-from chat.registry import action, command
+from chat.registry import BOT_CARD_EXTRAS, action, command
 from chat.screens import Button, Reply, Screen
 
 # Buttons that act on a bot (start, stop, run type, going live) are valid for 10 minutes.
@@ -165,7 +165,9 @@ def bot_card(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     lines.append(f"Settings: {_settings_summary(subscribed_bot)}")
 
     control: list[Button] = []
-    if state in ("stopped", "error"):
+    if subscribed_bot.bot.kind == "manual":
+        pass  # played by hand from its own panel (BOT_CARD_EXTRAS), no START/STOP
+    elif state in ("stopped", "error"):
         control.append(ctx.button("START", "go", bot_id, style="primary"))
     elif state in ("starting", "running"):
         control.append(ctx.button("STOP", "sp", bot_id, style="danger"))
@@ -174,6 +176,7 @@ def bot_card(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     control += [ctx.button("SETTINGS", "se", bot_id), ctx.button("REPORT", "r", bot_id)]
     rows = [
         control,
+        *[row for extra in BOT_CARD_EXTRAS for row in extra(ctx, subscribed_bot) or []],
         [ctx.button(f"Run type: {subscribed_bot.get_run_type_display()}", "rt", bot_id)],
         [ctx.button("« My bots", "bl"), menu_button(ctx)],
     ]

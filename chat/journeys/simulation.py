@@ -82,10 +82,13 @@ def simulate_dates(ctx: Ctx, context: dict, values: dict) -> Screen:
     return _launch(ctx, int(context["subscribed_bot_id"]), start, end)
 
 
-def progress_screen(ctx: Ctx, run_id: int) -> Screen:
+def progress_screen(ctx: Ctx, run_id: int, subscribed_bot_id: int | None = None) -> Screen:
+    from core.errors import NotFound
     from trading.simulation.selectors import simulation_get_for_user
 
     run = simulation_get_for_user(user=ctx.user, run_id=run_id)
+    if subscribed_bot_id is not None and run.subscribed_bot_id != subscribed_bot_id:
+        raise NotFound("No such simulation among yours.")
     subscribed_bot = run.subscribed_bot
     if run.status in ("queued", "running"):
         done = max(0, min(100, int(run.progress or 0)))
@@ -94,14 +97,15 @@ def progress_screen(ctx: Ctx, run_id: int) -> Screen:
             title=f"Simulating {subscribed_bot.bot.name}",
             text=f"{'█' * filled}{'░' * (BAR - filled)} {done} %\n"
             f"{'Waiting for a worker…' if run.status == 'queued' else 'Running…'}",
-            poll=ctx.button("", "sip", run.pk).payload,
+            poll=ctx.button("", "sip", subscribed_bot.pk, run.pk).payload,
         )
     return results_screen(ctx, subscribed_bot, run)
 
 
-@action("sip", int)
-def progress_action(ctx: Ctx, run_id: int) -> Screen:
-    return progress_screen(ctx, run_id)
+@action("sip", int, int)
+def progress_action(ctx: Ctx, subscribed_bot_id: int, run_id: int) -> Screen:
+    """Progress, then results, of a simulation run (also the "Results" button of notifications)."""
+    return progress_screen(ctx, run_id, subscribed_bot_id)
 
 
 # (key in the run's metrics, label, style). Ratios are stored as fractions (0.12 = 12 %).

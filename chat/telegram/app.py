@@ -43,19 +43,23 @@ def build_dispatcher(*, redis_url: str | None = None) -> Dispatcher:
     dispatcher.update.outer_middleware(SessionMiddleware())
     for module in extra_router_modules():
         dispatcher.include_router(module.build_router())
+        if hasattr(module, "setup"):
+            module.setup(dispatcher)
     dispatcher.include_routers(commands.build_router(), actions.build_router(), messages.build_router())
     return dispatcher
 
 
-# Feature routers of other parts of the platform (e.g. "ttadak.telegram"), checked before the core's.
-# Each module exposes build_router() -> aiogram.Router.
-EXTRA_ROUTERS: list[str] = []
+# Feature routers of other parts of the platform, checked before the core's, when the module exists.
+# Each exposes build_router() -> aiogram.Router, and optionally setup(dispatcher) (startup/shutdown hooks).
+EXTRA_ROUTERS: tuple[str, ...] = ("ttadak.telegram",)
 
 
 def extra_router_modules() -> list:
     from importlib import import_module
 
-    return [import_module(path) for path in EXTRA_ROUTERS]
+    from chat.optional import lookup
+
+    return [import_module(path) for path in EXTRA_ROUTERS if lookup(f"{path}:build_router") is not None]
 
 
 async def publish_commands(bot: Bot) -> None:

@@ -265,3 +265,26 @@ def test_identity_factory_identities_are_recognised(chat_state) -> None:
     identity = ChatIdentityFactory()
     driver = make_driver(user_id=identity.external_user_id)
     assert driver.command("start").screen.text.startswith("Welcome back")
+
+
+def test_order_buttons_reach_only_the_users_own_orders(tg_driver: CoreDriver) -> None:
+    from tests.factories import BotRunFactory, OrderFactory
+
+    tg_driver.command("start")
+    user = User.objects.get()
+    own = OrderFactory(run=BotRunFactory(subscribed_bot=SubscribedBotFactory(user=user), run_type="dry_run"))
+    other = OrderFactory()
+    assert tg_driver.press_payload(_signed(user, "ors", other.pk)).alert == "No such order among yours."
+    screen = tg_driver.press_payload(_signed(user, "or", own.pk)).screen
+    assert screen.title == "Order" and "Client order id" in screen.text
+    assert "Only live orders" in tg_driver.press("Re-sync").alert
+
+
+def test_a_manual_bot_card_has_no_start_button(tg_driver: CoreDriver) -> None:
+    from tests.factories import BotFactory
+
+    tg_driver.command("start")
+    user = User.objects.get()
+    bot = SubscribedBotFactory(user=user, bot=BotFactory(kind="manual", strategy="ttadak"))
+    labels = {b.label for b in tg_driver.press_payload(_signed(user, "b", bot.pk)).screen.buttons()}
+    assert "START" not in labels and "SETTINGS" in labels
