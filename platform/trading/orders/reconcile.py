@@ -1,6 +1,7 @@
 """Reconciliation: bring every non-final live order and open position in the database in line with the exchange.
 
-Runs when a worker starts (`worker_ready`) and every minute (beat), see tasks/reconcile.py. Safe to run
+Runs when a worker starts (`worker_ready`) and every minute (beat), see tasks/reconcile.py. It uses the
+burst rate limiter (the exchange's real windows) so a sweep is not paced at ccxt's ~50 ms per call. Safe to run
 concurrently with placement: a "submitting" order younger than the grace period may still be on its
 way in a live process and is left alone; everything else is asked for by client order id.
 
@@ -134,7 +135,7 @@ async def orders_reconcile_async(*, pool, exchange_setting_id: int | None = None
                 report.flagged += await sync_to_async(order_attention_flag)(order=order, reason=reason)
             continue
         try:
-            gateway = await pool.gateway(account_orders[0].exchange_setting)
+            gateway = await pool.gateway(account_orders[0].exchange_setting, rate_limiter="burst")
         except gw.GatewayError as error:
             logger.warning("reconcile: account %s unreachable: %s", setting_id, error)
             report.unreachable += 1
@@ -199,7 +200,7 @@ async def positions_reconcile_async(*, pool) -> ReconcileReport:  # noqa: ANN001
     for setting_id, trades in by_setting.items():
         setting = await sync_to_async(ExchangeSetting.objects.get)(pk=setting_id)
         try:
-            gateway = await pool.gateway(setting)
+            gateway = await pool.gateway(setting, rate_limiter="burst")
             positions = await gateway.fetch_positions()
         except gw.GatewayError as error:
             logger.warning("reconcile: positions of account %s not read: %s", setting_id, error)
