@@ -100,7 +100,8 @@ def _status_from(subscribed_bot: SubscribedBot, runtime: BotRuntime | None, *, n
     position = None
     unrealized = ZERO
     if runtime is not None and runtime.position_amount:
-        unrealized = runtime.equity - runtime.starting_equity - runtime.realized_pnl
+        # Equity is the wallet balance plus the open position marked at the last close (no fees in it).
+        unrealized = runtime.equity - runtime.balance
         mark = None
         if runtime.position_entry_price and runtime.position_amount:
             sign = 1 if runtime.position_side == "long" else -1
