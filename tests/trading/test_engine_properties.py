@@ -56,3 +56,47 @@ def test_equity_never_goes_negative_without_leverage(path, data, fee, slippage, 
     assert result.equity.min() >= 0
     assert result.final_equity >= 0
     assert abs(sum(t.fees for t in result.trades) - sum(f.fee for f in result.fills)) < 1e-6
+
+
+def _both_paths(candles, sig, config):
+    from trading.engine import _simulate_book, _simulate_plain
+
+    n = len(candles)
+    events = np.flatnonzero(~np.isnan(sig.target[: n - 1]))
+    events = events[events >= config.start_index]
+    decided = sig.target[events]
+    size = float(np.max(decided)) if len(decided) and np.max(decided) > 0 else 0.0
+    return (_simulate_plain(candles, events, decided, size, config),
+            _simulate_book(candles, sig, config, events))
+
+
+def _assert_same(fast, general) -> None:
+    np.testing.assert_allclose(fast.equity, general.equity, rtol=1e-9)
+    np.testing.assert_array_equal(fast.position != 0, general.position != 0)
+    assert [(f[0], f[1], f[5]) for f in fast.fill_rows] == [(f[0], f[1], f[5]) for f in general.fill_rows]
+    np.testing.assert_allclose([f[3] for f in fast.fill_rows], [f[3] for f in general.fill_rows], rtol=1e-12)
+    np.testing.assert_allclose(fast.trade_pnls, general.trade_pnls, rtol=1e-7, atol=1e-9)
+    assert abs(fast.fees_paid - general.fees_paid) <= 1e-9 * max(1.0, general.fees_paid)
+
+
+def test_vectorised_fast_path_matches_the_general_path_on_a_long_run() -> None:
+    from marketdata.generator import generate_candles
+    from trading.strategies.registry import strategy_get
+
+    candles = generate_candles("BTC/USDT", start_ms=1_704_067_200_000, count=50_000, seed=11)
+    sig = strategy_get("sma_cross")({"fast": 10, "slow": 30, "size_pct": 70}).signals(candles)
+    fast, general = _both_paths(candles, sig, EngineConfig(balance=1000, fee_rate=0.001, slippage_bps=3,
+                                                           start_index=100))
+    assert len(general.trades) > 500
+    _assert_same(fast, general)
+
+
+@settings(max_examples=150, deadline=None)
+@given(path=price_paths(), data=st.data(), fee=st.sampled_from([0.0, 0.001]), slippage=st.sampled_from([0.0, 7.0]),
+       size=st.sampled_from([0.3, 1.0]))
+def test_fast_path_matches_the_general_path(path, data, fee, slippage, size) -> None:
+    decisions = data.draw(st.lists(st.sampled_from([float("nan"), 0.0, size]), min_size=len(path),
+                                   max_size=len(path)))
+    fast, general = _both_paths(bars(path), signals(decisions),
+                                EngineConfig(balance=1000, fee_rate=fee, slippage_bps=slippage))
+    _assert_same(fast, general)

@@ -94,7 +94,7 @@ def simulate(
     bar_ms = candles.timeframe_ms
     metrics = compute_metrics(
         equity=result.equity, start_balance=config.balance, position=result.position,
-        trade_pnls=[trade.pnl for trade in result.trades], fees_paid=sum(row[4] for row in result.fill_rows),
+        trade_pnls=result.trade_pnls, fees_paid=result.fees_paid,
         bar_ms=bar_ms, range_ms=int(bars.ts[-1] - bars.ts[0]) + bar_ms,
     )
     if progress:
