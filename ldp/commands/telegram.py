@@ -34,17 +34,19 @@ def run(args: argparse.Namespace) -> int:
     if mode != "webhook":
         asyncio.run(telegram_app.run_polling(bot, dispatcher))
         return 0
-    if not args.webhook_url:
-        print("webhook mode needs --webhook-url (the public https URL that reaches this process)")
-        return 2
     from aiohttp import web
 
     secret = settings.TELEGRAM_WEBHOOK_SECRET
+    if not secret:
+        print("webhook mode needs TELEGRAM_WEBHOOK_SECRET (Telegram sends it in a header; others are refused)")
+        return 2
     app = telegram_app.webhook_app(bot, dispatcher, secret_token=secret)
+    if args.webhook_url:
+        async def on_startup(_: web.Application) -> None:
+            await telegram_app.set_webhook(bot, args.webhook_url, secret_token=secret)
 
-    async def on_startup(_: web.Application) -> None:
-        await telegram_app.set_webhook(bot, args.webhook_url, secret_token=secret)
-
-    app.on_startup.append(on_startup)
+        app.on_startup.append(on_startup)
+    else:
+        print(f"serving {telegram_app.WEBHOOK_PATH}; register it with Telegram yourself, or pass --webhook-url")
     web.run_app(app, host=args.host, port=args.port)
     return 0
