@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from bots import monitoring
 from bots.runtime import bot_start, bot_stop
@@ -185,13 +185,13 @@ class RunTypeFilter(Schema):
 
 @router.post("/bots/{subscribed_bot_id}/start", response={202: StateOut}, summary="START a dry-run or live bot")
 def start(request: HttpRequest, subscribed_bot_id: ObjectId):
-    return 202, bot_start(user=request.auth, subscribed_bot_id=subscribed_bot_id)
+    return Status(202, bot_start(user=request.auth, subscribed_bot_id=subscribed_bot_id))
 
 
 @router.post("/bots/{subscribed_bot_id}/stop", response={202: StateOut}, summary="STOP a bot")
 def stop(request: HttpRequest, subscribed_bot_id: ObjectId, payload: StopIn | None = None):
     close = payload.close_position if payload is not None else None
-    return 202, bot_stop(user=request.auth, subscribed_bot_id=subscribed_bot_id, close_position=close)
+    return Status(202, bot_stop(user=request.auth, subscribed_bot_id=subscribed_bot_id, close_position=close))
 
 
 @router.get("/bots", response=list[StatusRowOut], summary="Your bots at a glance")
