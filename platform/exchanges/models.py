@@ -67,3 +67,23 @@ class OrderNeedingAttention(Order):
         proxy = True
         verbose_name = "order needing attention"
         verbose_name_plural = "orders needing attention"
+
+
+class PaperAccount(TimeStampedModel):
+    """Dry-run's exchange account for one subscribed bot (trading.gateways.paper): paper money, positions,
+    resting orders and recent fills, so a paper run survives restarts like a real account would."""
+
+    subscribed_bot = models.OneToOneField(
+        "bots.SubscribedBot", primary_key=True, on_delete=models.CASCADE, related_name="paper_account"
+    )
+    currency = models.CharField(max_length=16, default="USDT")
+    starting_balance = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    balance = models.DecimalField(max_digits=28, decimal_places=10, default=0, help_text="wallet: fees and P&L in")
+    positions = models.JSONField(default=dict, blank=True, help_text="{symbol: {amount (signed), entry, leverage}}")
+    orders = models.JSONField(default=dict, blank=True, help_text="{client_order_id: order} (open + recent)")
+
+    class Meta:
+        db_table = "paper_account"
+
+    def __str__(self) -> str:
+        return f"paper {self.balance.normalize()} {self.currency} for bot #{self.subscribed_bot_id}"
