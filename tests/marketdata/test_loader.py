@@ -127,3 +127,19 @@ def test_the_bar_still_forming_is_not_stored() -> None:
                           end=START + timedelta(minutes=30), market_symbol="ETH/USDT", now=now)
     assert report.stored == 20
     assert Candle.objects.order_by("-open_time").first().open_time == from_ms(to_ms(START) + 19 * 60_000)
+
+
+def test_resampled_minutes_agree_with_the_exchanges_own_bars(emulated_market, exchange_emulator) -> None:
+    from marketdata.resample import resample
+
+    client = ccxt_client("binanceusdm")
+    load(client)
+    minutes = candles_get(exchange="binanceusdm", symbol="BTC/USDT", timeframe="1m", start=START,
+                          end=START + timedelta(minutes=BARS))
+    ours = resample(minutes, "15m", complete_only=True)
+    theirs = np.array(client.fetch_ohlcv("BTC/USDT:USDT", "15m", since=to_ms(START), limit=BARS // 15),
+                      dtype=float)
+    np.testing.assert_array_equal(ours.ts, theirs[:, 0].astype(np.int64))
+    for column, index in (("open", 1), ("high", 2), ("low", 3), ("close", 4)):
+        np.testing.assert_allclose(getattr(ours, column), theirs[:, index], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours.volume, theirs[:, 5], atol=0.01)  # the exchange rounds volume
