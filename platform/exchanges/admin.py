@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdminMixin, service_action
-from exchanges.models import ExchangeSetting, OrderNeedingAttention
+from exchanges.models import ExchangeSetting, OrderNeedingAttention, PaperAccount
 
 
 def _check(request: HttpRequest, setting: ExchangeSetting) -> None:
@@ -81,3 +81,12 @@ class OrderNeedingAttentionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="user", ordering="subscribed_bot__user__username")
     def user(self, obj: OrderNeedingAttention) -> str:
         return str(obj.subscribed_bot.user)
+
+
+@admin.register(PaperAccount)
+class PaperAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Dry-run money: view only (it changes through the paper gateway's fills)."""
+
+    list_display = ("subscribed_bot", "balance", "starting_balance", "currency", "updated_at")
+    search_fields = ("subscribed_bot__user__username", "subscribed_bot__bot__name")
+    list_select_related = ("subscribed_bot__user", "subscribed_bot__bot")

@@ -96,6 +96,9 @@ def one_of_everything() -> dict[str, object]:
     makers: dict[str, Callable[[], object]] = {
         "bots.botruntime": lambda: _bot_runtime(subscribed_bot),
         "bots.botevent": lambda: _bot_event(subscribed_bot),
+        "exchanges.paperaccount": lambda: apps.get_model("exchanges.PaperAccount").objects.create(
+            subscribed_bot=subscribed_bot, balance=1000, starting_balance=1000
+        ),
         "exchanges.orderneedingattention": lambda: OrderFactory(
             run=trade.run, status="unknown", attention_at=timezone.now(), attention_reason="exchange unreachable"
         ),
