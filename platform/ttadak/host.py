@@ -1,0 +1,149 @@
+"""Where a process's game engine lives, and how code outside its event loop reaches it.
+
+- The Telegram bot (aiogram) *attaches* its own loop's engine at start-up (chat.telegram.routers.ttadak):
+  presses arrive on that loop and go straight to the engine.
+- Sync processes (the Slack app's listener threads, the terminal) get a *thread host*: a daemon thread
+  running an event loop with an engine; `run()` hands it a coroutine and waits for the answer.
+
+`warm_soon()` is how START (a sync service called from any surface) asks this process's engine, if it
+has one, to warm the bot now rather than at its first press.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from ttadak.engine import GameEngine
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WARM_SCAN_SECONDS = 30.0  # a chat process warms bots started elsewhere (API, another surface) this often
+
+
+class EngineHost:
+    def __init__(self, engine: GameEngine, loop: asyncio.AbstractEventLoop, thread: threading.Thread | None):
+        self.engine = engine
+        self.loop = loop
+        self.thread = thread  # None: attached to an adapter's own loop
+
+    def submit(self, make: Callable[[GameEngine], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        async def call() -> T:
+            return await make(self.engine)
+
+        return asyncio.run_coroutine_threadsafe(call(), self.loop)
+
+    def run(self, make: Callable[[GameEngine], Awaitable[T]], *, timeout: float = 30.0) -> T:
+        """Run on the engine's loop and wait (from a thread that is not the loop's). A thread host only:
+        in a process whose engine lives on the adapter's loop the caller must await it there."""
+        if self.thread is None:
+            raise RuntimeError("this process's engine lives on the chat adapter's loop; await it there")
+        if threading.current_thread() is self.thread:
+            raise RuntimeError("run() called from the engine's own thread")
+        return self.submit(make).result(timeout)
+
+    def warm_soon(self, subscribed_bot_id: int, on_done: Callable[[int], Awaitable[None]] | None = None) -> None:
+        async def warm(engine: GameEngine) -> None:
+            try:
+                await engine.warm(subscribed_bot_id, force=True)
+            except Exception as error:  # the reason is on the bot (error state) or shown at the next press
+                logger.info("warming Ttadak bot %s: %s", subscribed_bot_id, error)
+            if on_done is not None:
+                await on_done(subscribed_bot_id)
+
+        self.loop.call_soon_threadsafe(lambda: self.engine.spawn(warm(self.engine)))
+
+    def forget_soon(self, subscribed_bot_id: int) -> None:
+        self.loop.call_soon_threadsafe(self.engine.forget, subscribed_bot_id)
+
+
+_lock = threading.Lock()
+_host: EngineHost | None = None
+
+
+def current() -> EngineHost | None:
+    return _host
+
+
+def attach(engine: GameEngine, loop: asyncio.AbstractEventLoop) -> EngineHost:
+    """An async adapter makes its loop's engine the process's engine."""
+    global _host
+    with _lock:
+        _host = EngineHost(engine, loop, None)
+        return _host
+
+
+def detach(engine: GameEngine) -> None:
+    global _host
+    with _lock:
+        if _host is not None and _host.engine is engine:
+            _host = None
+
+
+def thread_host() -> EngineHost:
+    """The process's thread host, started on first use (sync processes)."""
+    global _host
+    with _lock:
+        if _host is not None:
+            return _host
+        ready = threading.Event()
+        box: dict[str, Any] = {}
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            box["engine"] = GameEngine()
+            box["loop"] = loop
+            ready.set()
+            loop.run_forever()
+
+        thread = threading.Thread(target=serve, name="ttadak-engine", daemon=True)
+        thread.start()
+        ready.wait(10)
+        _host = EngineHost(box["engine"], box["loop"], thread)
+        return _host
+
+
+def stop_thread_host() -> None:
+    """Close a thread host (tests, orderly shutdown)."""
+    global _host
+    with _lock:
+        host = _host
+        if host is None or host.thread is None:
+            return  # an attached host belongs to its adapter, which closes it
+        _host = None
+    asyncio.run_coroutine_threadsafe(host.engine.close(), host.loop).result(30)
+    host.loop.call_soon_threadsafe(host.loop.stop)
+    host.thread.join(10)
+
+
+async def warm_scan(engine: GameEngine, *, surface: str, interval: float = WARM_SCAN_SECONDS) -> None:
+    """In a chat process: warm every running Ttadak bot, watch this surface's games in play again, and
+    keep doing the first every `interval` seconds (bots started from the API or another process)."""
+    from asgiref.sync import sync_to_async
+
+    from ttadak.models import Game, GameState
+    from ttadak.services.activation import running_ttadak_bot_ids
+
+    ids = await sync_to_async(lambda: list(Game.objects.filter(state__in=(GameState.OPEN, GameState.SENDING),
+                                                               surface=surface).values_list("pk", flat=True)[:500]))()
+    engine.resume_watch(ids)
+    while True:
+        try:
+            running = set(await sync_to_async(running_ttadak_bot_ids)())
+            for subscribed_bot_id in list(engine.sessions):
+                if subscribed_bot_id not in running:
+                    engine.forget(subscribed_bot_id)
+            for subscribed_bot_id in running - set(engine.sessions):
+                try:
+                    await engine.warm(subscribed_bot_id)
+                except Exception as error:
+                    logger.info("warming Ttadak bot %s: %s", subscribed_bot_id, error)
+        except Exception:
+            logger.exception("Ttadak warm scan failed")
+        await asyncio.sleep(interval)
