@@ -175,6 +175,9 @@ SUPPORTED_EXCHANGES = env_list("SUPPORTED_EXCHANGES", ["binanceusdm"])
 # Point ccxt at another base URL (the local exchange emulator in tests and demos).
 EXCHANGE_API_BASE = env_str("EXCHANGE_API_BASE")
 SIMULATION_MAX_CANDLES = env_int("SIMULATION_MAX_CANDLES", 5_000_000)
+# Bot runtime: bots per tick task; a Redis hash the tick tasks add their counts to (benchmark, ops).
+RUNTIME_TICK_BATCH_SIZE = env_int("RUNTIME_TICK_BATCH_SIZE", 500)
+RUNTIME_STATS_KEY = env_str("RUNTIME_STATS_KEY")
 
 # --- Logging: secrets never reach a log line (see core.log_redaction). ------------------------------------
 LOGGING = {
