@@ -75,6 +75,9 @@ async def record_and_inject(request: web.Request, handler: Handler) -> web.Strea
         method=request.method, path=request.path, query=dict(request.query), form=form, api_key=api_key,
         remote=request.remote, perf_ns=arrival_perf, wall_ns=arrival_wall,
     )
+    # Let requests already waiting on other connections be read and stamped before this one is
+    # processed, so near-simultaneous arrivals are not serialised behind our own processing time.
+    await asyncio.sleep(0)
     latency_ms, fault = request.app[FAULTS_KEY].select(request.method, request.path, api_key)
     if latency_ms:
         await asyncio.sleep(latency_ms / 1000)
