@@ -5,6 +5,7 @@ notification rows there (no network), and is idempotent on the business change i
     fund_subscription_notify(subscription=…, event=…)  # funds.services
     simulation_finished_notify(run=…)                   # the simulation task, when a run ends
     order_attention_notify(order=…)                     # trading orders: state unknown, a person must act
+    account_approved_notify(user=…)                     # users.services.user_approve
 
 Buttons name chat core actions; ORDER_RESYNC_ACTION / ORDER_CANCEL_ACTION are the chat engineer's (a
 button is left out until its action is registered, so nobody gets a dead button).
@@ -19,6 +20,7 @@ from notifications.catalog import BOT_EVENT_TYPES
 from notifications.models import EventType, Notification
 from notifications.services import NotificationSpec, button, notifications_enqueue_many
 
+MENU_ACTION = "m"  # chat.journeys.menu: the main menu
 OPEN_BOT_ACTION = "b"  # chat.journeys.mybots: the bot's card
 SIMULATION_RESULT_ACTION = "sip"  # chat.journeys.simulation: progress / results of a run
 ORDER_RESYNC_ACTION = "ors"  # chat: trading.orders.order_resync(order_id=…, user=…) (arg: order id)
@@ -197,3 +199,23 @@ def order_attention_notify(*, order: Any, reason: str = "") -> Notification:
 def on_order_needs_attention(sender: Any, order: Any, reason: str = "", **kwargs: Any) -> None:
     """Receiver of trading.orders.attention.order_needs_attention (connected in NotificationsConfig.ready)."""
     order_attention_notify(order=order, reason=reason)
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+def account_approved_notify(*, user: Any) -> Notification:
+    """An operator approved the account: the chat that signed up hears it (the pending screen promises it)."""
+    from django.utils import timezone
+
+    spec = NotificationSpec(
+        user_id=user.pk,
+        event=EventType.ACCOUNT_APPROVED,
+        key=f"account_approved:{user.pk}:{int(timezone.now().timestamp())}",
+        title="Your account is active",
+        text="An operator approved your account. Open the menu to browse the bots and funds, add your exchange "
+        "keys and start trading.",
+        buttons=[[button("Menu", MENU_ACTION)]],
+        data={"user_id": user.pk},
+    )
+    return notifications_enqueue_many([spec])[0]

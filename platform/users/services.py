@@ -261,6 +261,9 @@ def user_approve(*, user: User) -> User:
         user.status = UserStatus.ACTIVE
         user.save(update_fields=["status"])
         logger.info("user %s approved", user.pk)
+        from notifications.hooks import account_approved_notify  # the user hears it in chat (outbox)
+
+        account_approved_notify(user=user)
     return user
 
 

@@ -341,3 +341,41 @@ def test_operator_retry_sends_a_failed_message_again(telegram_api, django_captur
 
     with pytest.raises(Conflict):
         services.outbox_message_retry(message_id=message.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweepers_pass_a_row_another_worker_holds(telegram_api, monkeypatch) -> None:
+    """PostgreSQL: FOR UPDATE SKIP LOCKED — a sweep neither waits for nor takes a row being claimed."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers (the claim is a status check there)")
+    monkeypatch.setattr(services, "outbox_dispatch", lambda message_ids: None)  # only the sweep delivers here
+    user, _ = investor(email="")
+    held, free = _message(_enqueue(user, "a")), _message(_enqueue(user, "b"))
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                OutboxMessage.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(120)  # until the sweep is done (its first send imports aiogram)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        counts = delivery.outbox_sweep()
+    finally:
+        release.set()
+        thread.join()
+
+    assert counts["sent"] == 1
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert (held.status, free.status) == (OutboxStatus.PENDING, OutboxStatus.SENT)

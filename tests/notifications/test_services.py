@@ -268,3 +268,15 @@ def test_an_order_flagged_for_attention_asks_once_to_resync_or_cancel(telegram_a
         [("Open bot", "b", [str(order.subscribed_bot_id)])],
     ]
     assert _channels(notification) == ["email", "telegram"]
+
+
+def test_an_approved_account_hears_it_in_chat(telegram_api) -> None:
+    from users.models import UserStatus
+    from users.services import user_approve
+
+    user, _ = investor(status=UserStatus.PENDING)
+    user_approve(user=user)
+    user_approve(user=user)  # approving an active account changes nothing and says nothing
+    notification = Notification.objects.get()
+    assert notification.event == EventType.ACCOUNT_APPROVED and notification.title == "Your account is active"
+    assert _channels(notification) == ["email", "telegram"]
