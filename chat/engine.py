@@ -182,6 +182,9 @@ def handle_action(ctx: Ctx, raw: object) -> Reply:
 def ask(ctx: Ctx, form_name: str, context: dict[str, Any] | None = None, *, note: str = "") -> Reply:
     """Start a form for this chat identity. Step-by-step surfaces get the first question now; modal
     surfaces (Slack) open `reply.form`."""
+    if not ctx.actor.private:
+        # Typed input (keys, secrets, values) never goes into a group chat.
+        return Reply(alert=PRIVATE_ONLY, screen=Screen(text=PRIVATE_ONLY))
     spec = FORMS[form_name]
     token = payloads.new_nonce() + payloads.new_nonce()
     form_state = {"form": form_name, "context": context or {}, "values": {}, "step": 0, "token": token}

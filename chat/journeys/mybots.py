@@ -191,7 +191,7 @@ def bot_card_action(ctx: Ctx, subscribed_bot_id: int) -> Screen:
 # --- START / STOP ------------------------------------------------------------------------------------------------
 
 
-@action("go", int, max_age=CONTROL_MAX_AGE, refresh=bot_card_action)
+@action("go", int, mutates=True, max_age=CONTROL_MAX_AGE, refresh=bot_card_action)
 def start_pressed(ctx: Ctx, subscribed_bot_id: int) -> Reply | Screen:
     """START: a simulation asks for a range, live asks for confirmation, dry-run just starts."""
     subscribed_bot = _get(ctx, subscribed_bot_id)

@@ -288,3 +288,16 @@ def test_a_manual_bot_card_has_no_start_button(tg_driver: CoreDriver) -> None:
     bot = SubscribedBotFactory(user=user, bot=BotFactory(kind="manual", strategy="ttadak"))
     labels = {b.label for b in tg_driver.press_payload(_signed(user, "b", bot.pk)).screen.buttons()}
     assert "START" not in labels and "SETTINGS" in labels
+
+
+def test_forms_and_start_cannot_be_used_from_a_group(chat_state) -> None:
+    private = make_driver(user_id="910")
+    private.command("start")
+    user = User.objects.get()
+    bot = SubscribedBotFactory(user=user, run_type="dry_run")
+    group = make_driver(user_id="910", chat_id="-200", private=False)
+    assert group.press_payload(_signed(user, "kae", "binanceusdm")).alert == engine.PRIVATE_ONLY
+    assert not engine.input_is_sensitive(engine.session_open(private.actor))
+    assert group.press_payload(_signed(user, "go", bot.pk)).alert == engine.PRIVATE_ONLY
+    bot.refresh_from_db()
+    assert bot.state == "stopped"
