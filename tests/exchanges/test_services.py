@@ -164,3 +164,17 @@ def test_rotate_encryption_keys_re_encrypts_every_row_with_the_newest_key(exchan
     assert Fernet(new_key.encode()).decrypt(setting.api_key_encrypted.encode()).decode() == key["api_key"]
     settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key can go now
     assert decrypt_text(setting.api_key_encrypted) == key["api_key"]
+
+
+def test_replacing_the_key_pair_validates_it_and_bumps_the_key_version(exchange_emulator: EmulatorServer) -> None:
+    from exchanges.services import exchange_setting_keys_replace
+
+    user = UserFactory()
+    setting = create(user, exchange_emulator.control.create_key())
+    with pytest.raises(ValidationError):
+        exchange_setting_keys_replace(user=user, exchange_setting_id=setting.pk, api_key="b" * 64,
+                                      api_secret="c" * 64)
+    fresh = exchange_emulator.control.create_key()
+    replaced = exchange_setting_keys_replace(user=user, exchange_setting_id=setting.pk, api_key=fresh["api_key"],
+                                             api_secret=fresh["secret"])
+    assert replaced.key_version == 2 and exchange_credentials_get(exchange_setting=replaced).api_key == fresh["api_key"]

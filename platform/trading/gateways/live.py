@@ -309,7 +309,9 @@ class LiveGateway:
             )
         try:
             balances = await self.fetch_balance()
-        except gw.AuthenticationFailed:
+        except gw.AuthenticationFailed as error:
+            if restrictions is None:  # an exchange without a permissions endpoint: its refusal is the answer
+                return KeyCheck(valid=False, message=error.user_message, checked_at=now, field="api_key")
             return KeyCheck(
                 valid=False, can_trade=can_trade, can_trade_futures=False, can_withdraw=can_withdraw, checked_at=now,
                 message="The key is valid but the futures account refused it: enable futures for the key "
