@@ -183,9 +183,8 @@ def help_screen(ctx: Ctx) -> Screen:
     if not ctx.actor.private:
         lines.append("\nIn a group I only answer read-only commands; control your bots in a private chat with me.")
     lines.append("\nMost things are buttons: every screen has a way back to the menu.")
-    return Screen(title="Help", text="\n".join(lines), rows=_help_rows(ctx)[:1] if ctx.user is None else [
-        [menu_button(ctx)]
-    ])
+    rows = [[menu_button(ctx)]] if ctx.user is not None else [[ctx.button("Start", "st")]]
+    return Screen(title="Help", text="\n".join(lines), rows=rows)
 
 
 @command("help", "This list of commands", public=True)
