@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.log_redaction import redact
 from notifications.models import Channel, OutboxMessage, OutboxStatus
 from notifications.senders import Ambiguous, Permanent, RateLimited, Temporary
 
@@ -178,6 +179,7 @@ def _record(row: OutboxMessage, *, status: str, error: str = "", external_id: st
             next_attempt_at: datetime | None = None, attempts: int | None = None) -> OutboxMessage:
     """Write the outcome — only if we still hold the lease (a late worker never overwrites a newer state)."""
     now = timezone.now()
+    error = _without_secrets(error)
     changes = {"status": status, "lease_until": None, "last_error": error[:500], "updated_at": now}
     if status == OutboxStatus.SENT:
         changes.update(external_id=external_id[:64], sent_at=now)
@@ -195,6 +197,15 @@ def _record(row: OutboxMessage, *, status: str, error: str = "", external_id: st
     if status != OutboxStatus.SENT:
         logger.info("outbox message %s (%s): %s — %s", row.pk, row.channel, status, error)
     return row
+
+
+def _without_secrets(text: str) -> str:
+    """Error texts are stored and shown in the admin: no bot token or password may survive in them (an HTTP
+    client's error can quote the request URL, and Telegram's URL carries the token)."""
+    for secret in (settings.TELEGRAM_BOT_TOKEN, settings.SLACK_BOT_TOKEN, settings.EMAIL_HOST_PASSWORD):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return redact(text)
 
 
 def _retry_or_fail(row: OutboxMessage, error: str) -> OutboxMessage:

@@ -35,7 +35,7 @@ from users.models import ChatIdentity, User
 
 logger = logging.getLogger(__name__)
 
-DISPATCH_CHUNK = 20  # message ids per delivery task
+DISPATCH_CHUNK = 10  # message ids per delivery task (≤ 10 × the 15 s send timeout, well inside the task limit)
 TITLE_MAX = 200
 TEXT_MAX = 3500  # fits one Telegram message and one Slack section with room for the title
 

@@ -379,3 +379,12 @@ def test_concurrent_sweepers_pass_a_row_another_worker_holds(telegram_api, monke
     held.refresh_from_db()
     free.refresh_from_db()
     assert (held.status, free.status) == (OutboxStatus.PENDING, OutboxStatus.SENT)
+
+
+def test_error_texts_never_keep_the_bot_token(telegram_api) -> None:
+    user, _ = investor()
+    telegram_api.fail_next("sendMessage", 400, f"Bad Request: odd url /bot{telegram_api.token}/sendMessage")
+    message = _deliver(_message(_enqueue(user)))
+    assert message.status == OutboxStatus.FAILED and "odd url" in message.last_error
+    assert telegram_api.token not in message.last_error
+    assert telegram_api.token.split(":")[1] not in message.last_error
