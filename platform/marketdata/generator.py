@@ -149,6 +149,10 @@ def generate_candles(
     open_[1:] = close[:-1]  # rounding must not open a gap between minutes
     high = np.maximum(high, open_)
     low = np.minimum(low, open_)
+    # k × tick in binary floating point can land one ulp off the decimal price (150.39000000000001):
+    # snap to the tick's decimals so the prices are the ones an exchange would print.
+    places = max(0, -int(np.floor(np.log10(tick))))
+    open_, high, low, close = (np.round(column, places) for column in (open_, high, low, close))
 
     activity = _time_of_day(ts) ** 2 * (sigma / base_sigma) * (1.0 + np.abs(r) / sigma)
     volume = profile.volume_per_minute * activity / np.mean(activity) * rng.lognormal(-0.125, 0.5, count)
