@@ -11,9 +11,9 @@ class CandleAdmin(admin.ModelAdmin):
 
     list_display = ("open_time", "exchange", "symbol", "timeframe", "open", "high", "low", "close", "volume",
                     "source")
-    list_filter = ("exchange", "symbol", "timeframe")
-    date_hierarchy = "open_time"
-    show_full_result_count = False  # COUNT(*) over millions of rows on every page is not worth it
+    # No list_filter / date_hierarchy: each would scan millions of rows for its choices on every page.
+    search_fields = ("=symbol", "=exchange")
+    show_full_result_count = False
     ordering = ("-open_time",)
 
     @admin.display(description="source")
