@@ -82,15 +82,32 @@ def _read(exchange: str, symbol: str, timeframe: str, start_ms: int, end_ms: int
         )
         .values_list("open_time", "o", "h", "lo", "c", "v")
     )
-    data = list(rows)
-    if not data:
+    # Read in chunks into numpy, so a range of millions of bars never holds millions of row tuples at once.
+    parts: list[np.ndarray] = []
+    chunk: list[tuple] = []
+    for row in rows.iterator(chunk_size=_CHUNK):
+        chunk.append(row)
+        if len(chunk) == _CHUNK:
+            parts.append(_columns(chunk))
+            chunk = []
+    if chunk:
+        parts.append(_columns(chunk))
+    if not parts:
         return Candles.from_arrays([], [], [], [], [], [], timeframe=timeframe, symbol=symbol, exchange=exchange)
-    times, o, h, lo, c, v = zip(*data, strict=True)
-    ts = pd.DatetimeIndex(times).as_unit("ms").asi8
+    data = np.concatenate(parts, axis=1)
     return Candles.from_arrays(
-        ts, np.array(o), np.array(h), np.array(lo), np.array(c), np.array(v),
+        data[0].astype(np.int64), data[1], data[2], data[3], data[4], data[5],
         timeframe=timeframe, symbol=symbol, exchange=exchange,
     )
+
+
+_CHUNK = 50_000
+
+
+def _columns(rows: list[tuple]) -> np.ndarray:
+    times, *values = zip(*rows, strict=True)
+    ts = pd.DatetimeIndex(times).as_unit("ms").asi8.astype(np.float64)  # exact: ms fit in 53 bits
+    return np.vstack([ts, *(np.asarray(column, dtype=np.float64) for column in values)])
 
 
 def candles_get(*, exchange: str, symbol: str, timeframe: str, start: datetime, end: datetime) -> Candles:
