@@ -36,6 +36,7 @@ from core.errors import ApplicationError, Conflict, TemporaryError, ValidationEr
 from trading.gateways import errors as gw
 from trading.gateways.base import Market
 from trading.gateways.pool import LiveGatewayPool
+from trading.gateways.ratelimit import BurstLimits
 from trading.orders.placement import (
     OrderIntent,
     SubmitPolicy,
@@ -195,7 +196,8 @@ class GameEngine:
     """Warm sessions, presses, and the watch of games in play, on one event loop."""
 
     def __init__(self, *, pool: LiveGatewayPool | None = None, watch: bool = True):
-        self.pool = pool or LiveGatewayPool()
+        # Binance USDⓈ-M publishes 2400 request weight per minute per IP (exchangeInfo.rateLimits).
+        self.pool = pool or LiveGatewayPool(burst_limits=BurstLimits(weight_per_minute=2400))
         self.watch = watch  # False: one-shot use (the Celery sweep) — no background watchers
         self.sessions: dict[int, GameSession] = {}
         self.feeds: dict[tuple[str, str], PriceFeed] = {}
@@ -489,6 +491,9 @@ class GameEngine:
                                                                 target=game.exit_limit_price)
             if crossed or time.monotonic() >= next_exit_check:
                 next_exit_check = time.monotonic() + EXIT_CHECK_SECONDS
+                state = await sync_to_async(game_services.game_state_get)(game_id=game_id)
+                if state != GameState.OPEN:
+                    return  # ended elsewhere (the sweep, a close from the panel)
                 if await self._exit_filled(game, context):
                     await self._end_and_notify(game_id, CloseReason.TARGET, context)
                     return
@@ -500,8 +505,15 @@ class GameEngine:
             await asyncio.sleep(max(0.0, min(WATCH_POLL_SECONDS, remaining)))
 
     async def _end_and_notify(self, game_id: int, reason: str, context: Any) -> None:
-        await self.end(game_id, reason, context=context)
-        await self.notify(game_id)
+        if await self.end(game_id, reason, context=context):
+            await self.notify(game_id)
+
+    async def close_now(self, game_id: int, *, reason: str = CloseReason.MANUAL) -> bool:
+        """End a game in play at once (the panel's CLOSE NOW): cancel the exit, close at market."""
+        ended = await self.end(game_id, reason)
+        if ended:
+            await self.notify(game_id)
+        return ended
 
     async def _exit_filled(self, game: Game, context: Any) -> bool:
         exit_ = game.exit_order
@@ -519,6 +531,9 @@ class GameEngine:
         if not await sync_to_async(game_services.game_state_claim)(
                 game_id=game_id, from_states=(GameState.OPEN,), to=GameState.CLOSING, close_reason=reason):
             return False
+        watcher = self.watchers.get(game_id)
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
         await self.wind_down(game_id, reason, message, context=context)
         return True
 
@@ -553,10 +568,35 @@ class GameEngine:
             text = (f"{message} " if message else "") + f"Attention: {what}. The platform keeps trying; check the " \
                                                          "position on the exchange."
             return await sync_to_async(game_services.game_attention_set)(game_id=game_id, message=text.strip())
-        for leg in legs:
-            if leg.status == OrderStatus.CLOSED and not leg.fee:
-                await order_fee_fill_in(context.gateway, leg)
+        await self._fees_fill(context, game, legs)
         return await sync_to_async(game_services.game_conclude)(game_id=game_id, reason=reason, message=message)
+
+    async def _fees_fill(self, context: Any, game: Game, legs: list[Order]) -> None:
+        """The exchange's commission of every filled leg (futures order answers carry none): one trades
+        query for the game (weight 5 at Binance) rather than one per leg."""
+        missing = [leg for leg in legs if leg.status == OrderStatus.CLOSED and not leg.fee and leg.exchange_order_id]
+        gateway = context.gateway
+        if not missing or not hasattr(gateway, "client"):
+            return
+        if len(missing) == 1:
+            await order_fee_fill_in(gateway, missing[0])
+            return
+        since_ms = int(game.pressed_at.timestamp() * 1000) - 60_000
+        try:
+            trades = await gateway._call("fetch_my_trades", game.symbol, since_ms)
+        except gw.GatewayError as error:
+            logger.info("fees of game %s not read: %s", game.pk, error)
+            return
+        by_order: dict[str, tuple[Decimal, str]] = {}
+        for trade in trades:
+            fee = trade.get("fee") or {}
+            order_id = str(trade.get("order") or "")
+            cost, currency = by_order.get(order_id, (Decimal(0), ""))
+            by_order[order_id] = (cost + Decimal(str(fee.get("cost") or 0)), fee.get("currency") or currency)
+        for leg in missing:
+            if leg.exchange_order_id in by_order:
+                leg.fee, leg.fee_currency = by_order[leg.exchange_order_id]
+                await sync_to_async(leg.save)(update_fields=["fee", "fee_currency", "updated_at"])
 
     async def _kill(self, gateway: Any, order: Order) -> None:
         """Make sure a leg can no longer fill: cancel it, and learn its final state either way."""

@@ -117,7 +117,15 @@ def stop_thread_host() -> None:
         if host is None or host.thread is None:
             return  # an attached host belongs to its adapter, which closes it
         _host = None
-    asyncio.run_coroutine_threadsafe(host.engine.close(), host.loop).result(30)
+
+    async def close() -> None:
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
+        await host.engine.close()
+        await sync_to_async(connections.close_all)()  # the sync worker thread's database connections
+
+    asyncio.run_coroutine_threadsafe(close(), host.loop).result(30)
     host.loop.call_soon_threadsafe(host.loop.stop)
     host.thread.join(10)
 

@@ -45,7 +45,7 @@ class CloseReason(models.TextChoices):
     STOP_LOSS = "stop_loss", "Stop loss"
     TIMEOUT = "timeout", "Time limit"
     LEG_FAILED = "leg_failed", "A leg failed"
-    STOPPED = "stopped", "Bot stopped"
+    MANUAL = "manual", "Closed by you"
     UNKNOWN = "unknown", "Unconfirmed"
 
 

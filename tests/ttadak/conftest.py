@@ -20,6 +20,7 @@ from core.crypto import encrypt_text, mask_secret
 from emulators.exchange import EmulatorServer
 from exchanges.models import ExchangeSetting, KeyValidationStatus
 from tests.chat.conftest import chat_state  # noqa: F401  (fixture: a private Redis key prefix for chat state)
+from tests.chat.slack.conftest import slack  # noqa: F401  (fixture: the Slack app against the local recorder)
 from tests.factories import BotFactory, SubscribedBotFactory, UserFactory
 from trading.gateways.pool import LiveGatewayPool
 from ttadak import engine as engine_module

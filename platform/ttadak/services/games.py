@@ -133,6 +133,10 @@ def game_state_claim(*, game_id: int, from_states: tuple[str, ...], to: str, **f
                                                                                **fields))
 
 
+def game_state_get(*, game_id: int) -> str | None:
+    return Game.objects.filter(pk=game_id).values_list("state", flat=True).first()
+
+
 def game_watch_bump(*, game_id: int, until: datetime) -> None:
     Game.objects.filter(pk=game_id).update(monitored_until=until)
 

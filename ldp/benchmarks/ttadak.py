@@ -1,0 +1,284 @@
+"""Ttadak press-to-exchange latency: a Telegram callback → aiogram → game engine → ccxt → both orders at the exchange.
+
+The whole chain runs for real, `--games` times (default 500, after `--warmup` unmeasured games):
+
+    Telegram emulator (Bot API, in this process) hands the BUY GAME / SELL GAME callback to the bot's
+    getUpdates long poll → aiogram Dispatcher (the platform's, with its session and FSM middlewares)
+    → ttadak.telegram → GameEngine.press: plan, ONE database transaction (game + both orders
+    "submitting"), then both legs via asyncio.gather → ccxt (burst rate limiter, warm keep-alive
+    connections) → the exchange emulator, in a SEPARATE process, records each order's arrival.
+
+Press: `time.perf_counter_ns()` taken in the Telegram emulator the moment its getUpdates handler
+returns the batch holding the callback query (the update is handed over; serialising and sending it
+to the bot, aiogram's parsing and dispatch are all inside the measurement). Arrival: the exchange
+emulator's `perf_ns` for the order request, taken before it does anything else. Both are
+CLOCK_MONOTONIC, one clock for every process on the machine. Figures: press → each leg, press → the
+later leg ("both orders"), and the skew between the legs. Each game is then closed at market (not
+measured) so the next press can start a new one.
+
+The floor, in the same run: two bare ccxt `create_order` calls with asyncio.gather against the same
+emulator (warm client, no limiter), start → later arrival.
+
+The database is a throwaway one created for the run (test database of DATABASE_URL: SQLite file with
+WAL, or PostgreSQL) — persisting the intents is inside the measured path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import time
+from typing import Any
+
+TELEGRAM_USER = 4242
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--games", type=int, default=500, help="measured games (default 500)")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured games first (default 20)")
+    parser.add_argument("--floor-rounds", type=int, default=200, help="bare ccxt pairs for the floor (default 200)")
+    parser.add_argument("--interval", type=float, default=0.3,
+                        help="seconds from one press to the next at least (default 0.3): a game costs ~10 request "
+                             "weight, and the exchange allows 2400 a minute — faster, the rate limiter would wait")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def _stamping_emulator() -> Any:
+    from emulators.telegram import TelegramEmulator
+
+    class StampingEmulator(TelegramEmulator):
+        """Records when each callback query is handed to the bot (the press)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.pressed_ns: dict[str, int] = {}
+
+        async def _m_getUpdates(self, params: dict, files: dict) -> list[dict[str, Any]]:
+            updates = await super()._m_getUpdates(params, files)
+            now = time.perf_counter_ns()
+            for update in updates:
+                query = update.get("callback_query")
+                if query is not None:
+                    self.pressed_ns.setdefault(query["id"], now)
+            return updates
+
+    return StampingEmulator()
+
+
+def _setup_player(base_url: str, api_key: str, secret: str) -> Any:
+    from django.utils import timezone
+
+    from bots.models import Bot, BotKind, RunType, SubscribedBot
+    from core.crypto import encrypt_text, mask_secret
+    from exchanges.models import ExchangeSetting, KeyValidationStatus
+    from ttadak.services.activation import ttadak_start
+    from users.models import ChatIdentity, User, UserStatus
+
+    user = User.objects.create(username="bench-ttadak", status=UserStatus.ACTIVE,
+                               live_trading_confirmed_at=timezone.now())
+    ChatIdentity.objects.create(user=user, surface="telegram", external_user_id=str(TELEGRAM_USER),
+                                chat_id=str(TELEGRAM_USER))
+    setting = ExchangeSetting.objects.create(
+        user=user, name="bench", exchange="binanceusdm", api_key_encrypted=encrypt_text(api_key),
+        api_secret_encrypted=encrypt_text(secret), api_key_hint=mask_secret(api_key),
+        validation_status=KeyValidationStatus.VALID, can_trade=True, can_trade_futures=True, can_withdraw=False)
+    bot = Bot.objects.create(name="Ttadak", slug="ttadak-bench", kind=BotKind.MANUAL, strategy="ttadak",
+                             default_setting={"symbol": "BTC/USDT:USDT", "leverage": 20})
+    subscribed_bot = SubscribedBot.objects.create(
+        user=user, bot=bot, run_type=RunType.LIVE, exchange_setting=setting, subscription_start=timezone.now(),
+        user_bot_setting={"order_amount": 0.002, "target_yield_pct": 10, "stop_loss_pct": 20, "max_duration_s": 60})
+    return ttadak_start(user=user, subscribed_bot_id=subscribed_bot.pk)
+
+
+async def _floor(base_url: str, api_key: str, secret: str, rounds: int, control: Any) -> list[float]:
+    from emulators.exchange.testing import ccxt_binanceusdm
+
+    client = ccxt_binanceusdm(base_url, api_key, secret)
+    try:
+        await client.load_markets()
+        await asyncio.gather(client.fetch_ticker("BTC/USDT:USDT"), client.fetch_ticker("BTC/USDT:USDT"))
+        starts: list[tuple[int, str, str]] = []
+        for n in range(rounds):
+            ids = (f"floor{n}b", f"floor{n}s")
+            began = time.perf_counter_ns()
+            await asyncio.gather(
+                client.create_order("BTC/USDT:USDT", "market", "buy", 0.002, None, {"newClientOrderId": ids[0]}),
+                client.create_order("BTC/USDT:USDT", "market", "sell", 0.002, None, {"newClientOrderId": ids[1]}))
+            starts.append((began, *ids))
+    finally:
+        await client.close()
+    arrivals = _arrivals(control, api_key)
+    return [(max(arrivals[a], arrivals[b]) - began) / 1e6 for began, a, b in starts]
+
+
+def _arrivals(control: Any, api_key: str) -> dict[str, int]:
+    rows = control.requests(path="/fapi/v1/order", api_key=api_key)
+    return {r["form"]["newClientOrderId"]: r["perf_ns"] for r in rows
+            if r["method"] == "POST" and r["form"].get("newClientOrderId")}
+
+
+async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> dict[str, Any]:
+    from asgiref.sync import sync_to_async
+
+    from chat.telegram import app as telegram_app
+    from ttadak.engine import game_engine
+    from ttadak.models import Game, GameState
+
+    subscribed_bot = await sync_to_async(_setup_player)(server.base_url, key["api_key"], key["secret"])
+    emulator = _stamping_emulator()
+    await emulator.start()
+    bot = telegram_app.build_bot(token=emulator.token, api_base=emulator.base_url)
+    dispatcher = telegram_app.build_dispatcher()
+    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=30))
+    user = emulator.user(TELEGRAM_USER, username="bench")
+    presses: list[tuple[str, int]] = []
+    try:
+        await emulator.wait_for(lambda: emulator.calls_of("getMe"))
+        engine = game_engine()
+        await engine.warm(subscribed_bot.pk)
+        user.send("/ttadak")
+        panel = await emulator.wait_for(lambda: any(m.from_bot and m.buttons for m in emulator.chat(TELEGRAM_USER))
+                                        and emulator.last_message(TELEGRAM_USER))
+        used: set[str] = set()
+        last_game = 0
+        total = args.warmup + args.games
+        for n in range(total):
+            next_press = time.monotonic() + args.interval
+            label = "BUY GAME" if n % 2 == 0 else "SELL GAME"
+            button = await emulator.wait_for(
+                lambda label=label: (b := _fresh(emulator, panel.message_id, label, used)) and b, timeout=30)
+            used.add(button)
+            query_id = user.press_data(emulator.messages[(TELEGRAM_USER, panel.message_id)], button)
+            game = await _next_game(last_game, Game)
+            last_game = game.pk
+            presses.append((query_id, game.pk))
+            game = await _wait_state(game.pk, Game, (GameState.OPEN, GameState.FAILED, GameState.ATTENTION))
+            if game.state != GameState.OPEN:
+                raise RuntimeError(f"game {game.pk} did not go in play: {game.state} {game.message}")
+            await engine.close_now(game.pk)
+            await _wait_state(game.pk, Game, (GameState.FINISHED,))
+            await asyncio.sleep(max(0.0, next_press - time.monotonic()))
+        timings = await sync_to_async(lambda: {g.pk: (g.entry_order.client_order_id, g.exit_order.client_order_id,
+                                                      g.timings) for g in Game.objects.select_related(
+            "entry_order", "exit_order")})()
+    finally:
+        await dispatcher.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError, RuntimeError):
+            await asyncio.wait_for(polling, 30)
+        await dispatcher.storage.close()
+        await bot.session.close()
+        await emulator.stop()
+    arrivals = _arrivals(server.control, key["api_key"])
+    rows = []
+    for query_id, game_id in presses[args.warmup:]:
+        entry_cid, exit_cid, game_timings = timings[game_id]
+        pressed = emulator.pressed_ns[query_id]
+        entry, exit_ = (arrivals[entry_cid] - pressed) / 1e6, (arrivals[exit_cid] - pressed) / 1e6
+        rows.append({"entry": entry, "exit": exit_, "both": max(entry, exit_), "skew": abs(entry - exit_),
+                     "persist": game_timings.get("persist_us", 0) / 1000})
+    return {"rows": rows}
+
+
+def _fresh(emulator: Any, message_id: int, label: str, used: set[str]) -> str | None:
+    message = emulator.messages.get((TELEGRAM_USER, message_id))
+    if message is None:
+        return None
+    for button in message.buttons:
+        if button.get("text") == label and button.get("callback_data") not in used:
+            return button["callback_data"]
+    return None
+
+
+async def _next_game(after: int, game_model: Any) -> Any:
+    from asgiref.sync import sync_to_async
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        game = await sync_to_async(lambda: game_model.objects.filter(pk__gt=after).order_by("pk").first())()
+        if game is not None:
+            return game
+        await asyncio.sleep(0.002)
+    raise RuntimeError("the press did not start a game")
+
+
+async def _wait_state(game_id: int, game_model: Any, states: tuple[str, ...]) -> Any:
+    from asgiref.sync import sync_to_async
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        game = await sync_to_async(game_model.objects.get)(pk=game_id)
+        if game.state in states:
+            return game
+        await asyncio.sleep(0.002)
+    raise RuntimeError(f"game {game_id} stayed {game.state}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ldp.django_setup import ensure_broker, setup_django
+
+    setup_django()
+    ensure_broker()
+    import logging
+
+    logging.getLogger("aiogram").setLevel(logging.WARNING)  # a line per update would be measured too
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    from emulators.exchange import EmulatorProcess
+
+    print("creating a throwaway database and starting the exchange emulator (separate process) …", flush=True)
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        with EmulatorProcess(seed=1, mode="manual") as server:
+            settings.EXCHANGE_API_BASE = server.base_url
+            server.control.set_price("BTCUSDT", "60000")
+            key = server.control.create_key(balances={"USDT": "100000000"})
+            floor_key = server.control.create_key(balances={"USDT": "100000000"})
+            result = asyncio.run(_bench(args, server, key, floor_key))
+        vendor = connection.vendor
+    finally:
+        teardown_databases(old_config, verbosity=0)
+    rows, floor = result["rows"], result["floor"]
+    figures = {name: [row[name] for row in rows] for name in ("entry", "exit", "both", "skew", "persist")}
+    print(f"\nTtadak press → exchange, {len(rows)} games ({args.warmup} warm-up games not counted), database "
+          f"{vendor}, exchange emulator in a separate process, {os.cpu_count()} CPUs")
+    print(f"{'milliseconds':<34} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
+    names = {"entry": "press → entry order arrives", "exit": "press → exit order arrives",
+             "both": "press → both orders (later leg)", "skew": "skew between the two legs",
+             "persist": "press → intents persisted (engine)"}
+    for name, title in names.items():
+        values = figures[name]
+        print(f"{title:<34} {_pct(values, 50):>8.3f} {_pct(values, 90):>8.3f} {_pct(values, 99):>8.3f} "
+              f"{max(values):>8.3f}")
+    print(f"{'floor: bare ccxt pair, gather':<34} {_pct(floor, 50):>8.3f} {_pct(floor, 90):>8.3f} "
+          f"{_pct(floor, 99):>8.3f} {max(floor):>8.3f}")
+    both = figures["both"]
+    print(json.dumps({
+        "games": len(rows), "p50_ms": round(_pct(both, 50), 3), "p90_ms": round(_pct(both, 90), 3),
+        "p99_ms": round(_pct(both, 99), 3), "skew_p99_ms": round(_pct(figures["skew"], 99), 3),
+        "floor_p50_ms": round(_pct(floor, 50), 3),
+    }))
+    return 0
+
+
+async def _bench(args: argparse.Namespace, server: Any, key: dict[str, str], floor_key: dict[str, str]) -> dict:
+    from ttadak.engine import close_game_engine
+
+    try:
+        played = await _play(args, server, key)
+    finally:
+        await close_game_engine()
+    floor = await _floor(server.base_url, floor_key["api_key"], floor_key["secret"], args.floor_rounds, server.control)
+    return {"rows": played["rows"], "floor": floor}
+
