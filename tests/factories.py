@@ -134,3 +134,25 @@ class OrderFactory(factory.django.DjangoModelFactory):
     symbol = "BTC/USDT"
     side = OrderSide.BUY
     amount = Decimal("0.01")
+
+
+class GameFactory(factory.django.DjangoModelFactory):
+    """A finished Ttadak game (ttadak.models.Game) on a dry-run."""
+
+    class Meta:
+        model = "ttadak.Game"
+
+    run = factory.SubFactory(BotRunFactory, run_type=RunType.DRY_RUN)
+    subscribed_bot = factory.LazyAttribute(lambda o: o.run.subscribed_bot)
+    run_type = RunType.DRY_RUN
+    idempotency_key = factory.Sequence(lambda n: f"test:game:{n}")
+    side = "long"
+    state = "finished"
+    exchange = "binanceusdm"
+    symbol = "BTC/USDT:USDT"
+    leverage = 20
+    amount = Decimal("0.002")
+    reference_price = Decimal("60000")
+    exit_limit_price = Decimal("60300")
+    pressed_at = factory.LazyFunction(timezone.now)
+    deadline_at = factory.LazyFunction(timezone.now)

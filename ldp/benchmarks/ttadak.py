@@ -184,8 +184,9 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
         entry_cid, exit_cid, game_timings = timings[game_id]
         pressed = emulator.pressed_ns[query_id]
         entry, exit_ = (arrivals[entry_cid] - pressed) / 1e6, (arrivals[exit_cid] - pressed) / 1e6
+        stamp = {name: (game_timings[f"{name}_ns"] - pressed) / 1e6 for name in ("received", "engine", "persisted")}
         rows.append({"entry": entry, "exit": exit_, "both": max(entry, exit_), "skew": abs(entry - exit_),
-                     "persist": game_timings.get("persist_us", 0) / 1000})
+                     **stamp})
     return {"rows": rows}
 
 
@@ -250,13 +251,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         teardown_databases(old_config, verbosity=0)
     rows, floor = result["rows"], result["floor"]
-    figures = {name: [row[name] for row in rows] for name in ("entry", "exit", "both", "skew", "persist")}
+    figures = {name: [row[name] for row in rows] for name in rows[0]}
     print(f"\nTtadak press → exchange, {len(rows)} games ({args.warmup} warm-up games not counted), database "
           f"{vendor}, exchange emulator in a separate process, {os.cpu_count()} CPUs")
     print(f"{'milliseconds':<34} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
-    names = {"entry": "press → entry order arrives", "exit": "press → exit order arrives",
-             "both": "press → both orders (later leg)", "skew": "skew between the two legs",
-             "persist": "press → intents persisted (engine)"}
+    names = {"received": "press → Ttadak handler called", "engine": "press → engine (session checked)",
+             "persisted": "press → intents committed", "entry": "press → entry order arrives",
+             "exit": "press → exit order arrives", "both": "press → both orders (later leg)",
+             "skew": "skew between the two legs"}
     for name, title in names.items():
         values = figures[name]
         print(f"{title:<34} {_pct(values, 50):>8.3f} {_pct(values, 90):>8.3f} {_pct(values, 99):>8.3f} "

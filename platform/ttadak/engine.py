@@ -351,12 +351,14 @@ class GameEngine:
 
     # ------------------------------------------------------------------ the press
     async def press(self, *, user_id: int, subscribed_bot_id: int, side: str, idempotency_key: str,
-                    target: PressTarget) -> PressResult:
+                    target: PressTarget, received_ns: int | None = None) -> PressResult:
         """BUY GAME (side "long") / SELL GAME ("short"): persist both intents, send both legs together.
 
         Returns once both legs have an answer from the exchange (bookkeeping continues in the
         background). A repeated key returns the first press's game. Raises ApplicationError subclasses
-        with a user-facing message (not started, a game in play, settings the market refuses, …)."""
+        with a user-facing message (not started, a game in play, settings the market refuses, …).
+        `received_ns` (perf_counter_ns when the surface's handler got the press) goes into the game's
+        timings with the engine's own stamps: where the time between a press and the exchange goes."""
         pressed_at = timezone.now()
         t_press = time.perf_counter_ns()
         if side not in ("long", "short"):
@@ -385,7 +387,9 @@ class GameEngine:
             order_submit(game.exit_order, session.gateway, fresh=True, policy=LEG_POLICY),
         )
         t_answered = time.perf_counter_ns()
-        timings = {"persist_us": (t_persisted - t_press) // 1000, "answered_us": (t_answered - t_press) // 1000}
+        # perf_counter_ns stamps (CLOCK_MONOTONIC: comparable with the exchange emulator's arrival stamps).
+        timings = {"received_ns": received_ns or t_press, "engine_ns": t_press, "persisted_ns": t_persisted,
+                   "answered_ns": t_answered}
         self.spawn(self._after_send(game.pk, session, timings))
         return PressResult(game.pk, False, game.state, _sent_line(game, entry, exit_))
 

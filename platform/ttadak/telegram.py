@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -60,12 +61,12 @@ async def on_shutdown() -> None:
 
 
 async def on_press(query: CallbackQuery, ctx: Ctx) -> None:
-    text = await press(query, ctx)
+    text = await press(query, ctx, time.perf_counter_ns())
     text = text[:MAX_ALERT]
     await query.answer(text=text or None, show_alert=len(text) > 60)
 
 
-async def press(query: CallbackQuery, ctx: Ctx) -> str:
+async def press(query: CallbackQuery, ctx: Ctx, received_ns: int | None = None) -> str:
     """Verify the button, then play. Returns the short answer for the person who pressed."""
     from ttadak.engine import game_engine
     from ttadak.services.games import PressTarget
@@ -93,7 +94,8 @@ async def press(query: CallbackQuery, ctx: Ctx) -> str:
     try:
         result = await game_engine().press(
             user_id=ctx.user.pk, subscribed_bot_id=subscribed_bot_id, side=side,
-            idempotency_key=journey.press_key(ctx.actor, raw.rpartition(payloads.SEPARATOR)[2]), target=target)
+            idempotency_key=journey.press_key(ctx.actor, raw.rpartition(payloads.SEPARATOR)[2]), target=target,
+            received_ns=received_ns)
     except Exception as error:
         if not isinstance(error, ApplicationError):
             logger.exception("a Ttadak press failed")

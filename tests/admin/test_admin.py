@@ -25,6 +25,7 @@ from tests.factories import (
     ChatIdentityFactory,
     FundBotFactory,
     FundFactory,
+    GameFactory,
     OrderFactory,
     StaffFactory,
     SubscribedBotFactory,
@@ -103,6 +104,7 @@ def one_of_everything() -> dict[str, object]:
             run=trade.run, status="unknown", attention_at=timezone.now(), attention_reason="exchange unreachable"
         ),
         "marketdata.candle": _candle,
+        "ttadak.game": GameFactory,
         "notifications.notificationpreference": lambda: apps.get_model("notifications.NotificationPreference")
         .objects.create(user=user, event="bot_started", channel="email", enabled=True),
     }
