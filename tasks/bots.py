@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from celery.signals import worker_init
+
 from core.errors import TemporaryError
 from tasks.app import app
 
@@ -20,6 +22,16 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 8,
 }
+
+
+@worker_init.connect
+def _preload_tick_path(**_: object) -> None:
+    """Import the tick path in the worker's parent process: the prefork children then share those
+    pages with it instead of each importing its own copy."""
+    from trading.runtime import engine, execution  # noqa: F401
+    from trading.strategies.registry import strategy_names
+
+    strategy_names()
 
 
 @app.task(name="tasks.bots.bot_start_finish", acks_late=True, **RETRY)
@@ -50,8 +62,11 @@ def tick_fanout(timeframe: str, candle_ms: int | None = None) -> int:
 def tick_batch(timeframe: str, candle_ms: int, bot_ids: list[int]) -> dict:
     """Tick up to a batch of bots for one candle. Idempotent per (bot, candle): safe to redeliver."""
     from trading.runtime.engine import tick_batch as tick
+    from trading.runtime.scheduling import tick_stats_record
 
-    return tick(timeframe=timeframe, candle_ms=candle_ms, bot_ids=bot_ids).as_dict()
+    report = tick(timeframe=timeframe, candle_ms=candle_ms, bot_ids=bot_ids)
+    tick_stats_record(report)
+    return report.as_dict()
 
 
 @app.task(name="tasks.bots.runtime_sweep", ignore_result=True)

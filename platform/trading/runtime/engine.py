@@ -14,27 +14,26 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
-from bots.models import FINAL_ORDER_STATUSES, BotRuntime, BotState, Order
+from bots.models import FINAL_ORDER_STATUSES, Order
 from core.errors import TemporaryError, ValidationError
 from marketdata.series import Candles
 from marketdata.timeframes import from_ms, timeframe_ms, to_ms
 from trading.runtime.book import Book
 from trading.runtime.candles import candle_window_get
 from trading.runtime.persist import BotResult, persist_results
-from trading.runtime.protections import ProtectionSettings, ProtectionState
-from trading.runtime.step import CATCHUP_BARS, StepOutcome, bars_to_feed, bot_step, warmup_bars
-from trading.strategies.base import Strategy
+from trading.runtime.protections import ProtectionState
+from trading.runtime.rows import BotRow, Profile, bot_rows_load, profile_for
+from trading.runtime.step import CATCHUP_BARS, StepOutcome, bars_to_feed, bot_step, feed, warmup_bars
+from trading.strategies.base import Bar, Strategy
 
 logger = logging.getLogger(__name__)
 
@@ -51,35 +50,16 @@ class TickReport:
     stopped: int = 0
     errors: int = 0
     waiting: list[int] = field(default_factory=list)  # bots whose candle is not available yet
+    queries: int = 0  # database queries the batch made
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@lru_cache(maxsize=8192)
-def _strategy(name: str, settings_json: str) -> Strategy:
-    from trading.strategies.registry import strategy_get
-
-    return strategy_get(name)(json.loads(settings_json))
-
-
 def strategy_for(name: str, settings: dict[str, Any]) -> Strategy:
-    """A strategy instance per distinct (strategy, settings) — shared by every bot with those settings.
-
-    Settings are read at every tick, so an edit applies at the bot's next tick without a restart.
-    """
-    return _strategy(name, json.dumps(settings, sort_keys=True, default=str))
-
-
-def _load(bot_ids: list[int], timeframe: str, candle_ms: int) -> list[BotRuntime]:
-    candle_at = from_ms(candle_ms)
-    return list(
-        BotRuntime.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("subscribed_bot__bot", "run")
-        .filter(subscribed_bot_id__in=bot_ids, timeframe=timeframe, subscribed_bot__state=BotState.RUNNING)
-        .filter(Q(last_candle_at__isnull=True) | Q(last_candle_at__lt=candle_at))
-        .order_by("subscribed_bot_id")
-    )
+    """A strategy instance for these settings, shared by every bot with the same settings (cached)."""
+    return profile_for(name, json.dumps(settings, sort_keys=True, default=str), "{}").strategy
 
 
 def _with_pending_orders(bot_ids: list[int]) -> set[int]:
@@ -94,10 +74,13 @@ def _with_pending_orders(bot_ids: list[int]) -> set[int]:
 class Windows:
     """Candle windows of this batch, per market and size, each read once (shared through Redis)."""
 
-    def __init__(self, timeframe: str, candle_ms: int):
+    def __init__(self, timeframe: str, candle_ms: int, step_ms: int):
         self.timeframe = timeframe
         self.candle_ms = candle_ms
+        self.step_ms = step_ms
         self._cache: dict[tuple[str, str, int], Candles | None] = {}
+        self._last_bar: dict[tuple[str, str], list[Bar]] = {}
+        self._warm: dict[tuple[Any, ...], tuple[Strategy, str]] = {}  # the strategy is kept so its id stays valid
 
     def get(self, exchange: str, symbol: str, size: int) -> Candles | None:
         key = (exchange, symbol, size)
@@ -107,11 +90,39 @@ class Windows:
             )
         return self._cache[key]
 
+    def bars_for(self, state: dict[str, Any] | None, exchange: str, symbol: str, warmup: int) -> tuple[
+            dict[str, Any] | None, list[Bar]] | None:
+        """(state, bars to feed) for a bot whose strategy state is `state`; None while the candle is missing."""
+        last = state.get("last_ts") if state else None
+        if last is not None and last == self.candle_ms - self.step_ms:  # the usual case: one new bar
+            key = (exchange, symbol)
+            if key not in self._last_bar:
+                window = self.get(exchange, symbol, CATCHUP_BARS)
+                if window is None:
+                    return None
+                self._last_bar[key] = bars_to_feed({"last_ts": last}, window, candle_ms=self.candle_ms,
+                                                   step_ms=self.step_ms, warmup=CATCHUP_BARS)[1]
+            return state, self._last_bar[key]
+        behind = last is None or last < self.candle_ms - (CATCHUP_BARS - 1) * self.step_ms
+        size = warmup if behind else CATCHUP_BARS
+        window = self.get(exchange, symbol, size)
+        if window is None:
+            return None
+        return bars_to_feed(state or {}, window, candle_ms=self.candle_ms, step_ms=self.step_ms, warmup=size)
 
-def book_from(row: BotRuntime, settings: dict[str, Any]) -> Book:
+    def warm(self, strategy: Strategy, exchange: str, symbol: str, bars: list[Bar]) -> dict[str, Any]:
+        """A fresh strategy state fed with all but the last of `bars` — computed once per strategy
+        instance (= settings) and market in this batch, copied for each bot (the state is plain JSON)."""
+        key = (id(strategy), exchange, symbol, bars[0].ts, len(bars))
+        if key not in self._warm:
+            self._warm[key] = (strategy, json.dumps(feed(strategy, None, bars[:-1])[0]))
+        return json.loads(self._warm[key][1])
+
+
+def book_from(row: BotRow, profile: Profile) -> Book:
     from trading.runtime.book import TradeSums
 
-    params = row.run.parameters if row.run else {}
+    params = row.run_parameters
     units = row.position_amount if row.position_side == "long" else -row.position_amount
     return Book(
         balance=row.balance,
@@ -120,16 +131,16 @@ def book_from(row: BotRuntime, settings: dict[str, Any]) -> Book:
         target=row.position_target,
         stop_loss=row.stop_loss,
         take_profit=row.take_profit,
-        leverage=int(settings.get("leverage", 1)),
+        leverage=profile.leverage,
         fee_rate=Decimal(str(params.get("fee_rate", "0.001"))),
         slippage_bps=Decimal(str(params.get("slippage_bps", "0"))),
-        stop_loss_pct=Decimal(str(settings.get("stop_loss_pct", 0))),
-        take_profit_pct=Decimal(str(settings.get("take_profit_pct", 0))),
+        stop_loss_pct=profile.stop_loss_pct,
+        take_profit_pct=profile.take_profit_pct,
         trade=TradeSums.from_json(row.trade_book),
     )
 
 
-def guard_from(row: BotRuntime) -> ProtectionState:
+def guard_from(row: BotRow) -> ProtectionState:
     return ProtectionState(
         peak_equity=row.peak_equity, day=row.day, day_start_equity=row.day_start_equity,
         consecutive_stop_losses=row.consecutive_stop_losses, cooldown_until=row.cooldown_until,
@@ -137,39 +148,33 @@ def guard_from(row: BotRuntime) -> ProtectionState:
     )
 
 
-def _tick_one(row: BotRuntime, windows: Windows, now: datetime, step_ms: int) -> BotResult | None:
+def _tick_one(row: BotRow, windows: Windows, now: datetime) -> BotResult | None:
     """Tick one bot; None when its candle is not available yet."""
-    from bots.selectors import subscribed_bot_effective_settings
-
-    subscribed_bot = row.subscribed_bot
-    settings = subscribed_bot_effective_settings(subscribed_bot=subscribed_bot)
     try:
-        strategy = strategy_for(subscribed_bot.bot.strategy, settings)
+        profile = row.profile()
     except ValidationError as exc:
         return BotResult(row=row, error=f"its settings are invalid: {exc.message}")
+    strategy = profile.strategy
     market_note = _market_change(row, strategy.settings)
-    state = row.strategy_state or None
-    last = state.get("last_ts") if state else None
-    behind = last is None or last < windows.candle_ms - (CATCHUP_BARS - 1) * step_ms
-    size = warmup_bars(strategy) if behind else CATCHUP_BARS
-    window = windows.get(row.exchange, row.symbol, size)
-    if window is None:
+    found = windows.bars_for(row.strategy_state or None, row.exchange, row.symbol, warmup_bars(strategy))
+    if found is None:
         return None
-    state, bars = bars_to_feed(state or {}, window, candle_ms=windows.candle_ms, step_ms=step_ms, warmup=size)
+    state, bars = found
     if not bars:
         return BotResult(row=row, skipped=True)
-    book = book_from(row, strategy.settings)
+    if state is None and len(bars) > 1:
+        state, bars = windows.warm(strategy, row.exchange, row.symbol, bars), bars[-1:]
+    book = book_from(row, profile)
     guard = guard_from(row)
     outcome: StepOutcome = bot_step(
-        strategy=strategy, state=state, bars=bars, book=book,
-        protection=ProtectionSettings.from_settings(strategy.settings), guard=guard, now=now,
-        paper=row.run.run_type != "live" if row.run else True, step_ms=step_ms,
+        strategy=strategy, state=state, bars=bars, book=book, protection=profile.protection, guard=guard, now=now,
+        paper=not row.is_live, step_ms=windows.step_ms,
     )
     return BotResult(row=row, outcome=outcome, book=book, guard=guard, settings=strategy.settings,
                      market_note=market_note)
 
 
-def _market_change(row: BotRuntime, settings: dict[str, Any]) -> str:
+def _market_change(row: BotRow, settings: dict[str, Any]) -> str:
     """Apply an edited symbol/timeframe when the bot is flat; while it holds a position it keeps its market."""
     symbol, timeframe = str(settings.get("symbol", row.symbol)), str(settings.get("timeframe", row.timeframe))
     if (symbol, timeframe) == (row.symbol, row.timeframe):
@@ -181,28 +186,49 @@ def _market_change(row: BotRuntime, settings: dict[str, Any]) -> str:
     return f"Now trading {symbol} on {timeframe} candles."
 
 
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001, ANN204 - Django's wrapper API
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
 def tick_batch(*, timeframe: str, candle_ms: int, bot_ids: list[int], now: datetime | None = None) -> TickReport:
     """Tick the given bots for the candle opening at `candle_ms` (it must have closed).
 
     Raises TemporaryError after committing when some bots' candle is not available yet, so the task
     retries just those (the others are done and will be skipped).
     """
+    counter = _QueryCounter()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        report = _tick_batch(timeframe=timeframe, candle_ms=candle_ms, bot_ids=bot_ids, now=now)
+    report.queries = counter.count
+    report.seconds = round(time.perf_counter() - started, 4)
+    if report.waiting:
+        raise TemporaryError(f"candle {candle_ms} not available yet for {len(report.waiting)} bots")
+    return report
+
+
+def _tick_batch(*, timeframe: str, candle_ms: int, bot_ids: list[int], now: datetime | None) -> TickReport:
     now = now or timezone.now()
     step_ms = timeframe_ms(timeframe)
     report = TickReport(timeframe=timeframe, candle_ms=candle_ms, requested=len(bot_ids))
     if to_ms(now) < candle_ms + step_ms:
         raise ValidationError("this candle has not closed yet", field="candle_ms")
     with transaction.atomic():
-        rows = _load(bot_ids, timeframe, candle_ms)
+        rows = bot_rows_load(bot_ids, timeframe=timeframe, before=from_ms(candle_ms))
         report.skipped = len(bot_ids) - len(rows)
         pending = _with_pending_orders([row.subscribed_bot_id for row in rows]) if rows else set()
-        windows = Windows(timeframe, candle_ms)
+        windows = Windows(timeframe, candle_ms, step_ms)
         results: list[BotResult] = []
         for row in rows:
             if row.subscribed_bot_id in pending:
                 report.skipped += 1
                 continue
-            result = _tick_one(row, windows, now, step_ms)
+            result = _tick_one(row, windows, now)
             if result is None:
                 report.waiting.append(row.subscribed_bot_id)
                 continue
@@ -216,9 +242,5 @@ def tick_batch(*, timeframe: str, candle_ms: int, bot_ids: list[int], now: datet
 
         live_orders_execute(summary.live_bots, candle_ms=candle_ms)
     if report.waiting:
-        by_market: dict[str, int] = defaultdict(int)
-        for row in rows:
-            if row.subscribed_bot_id in report.waiting:
-                by_market[f"{row.exchange} {row.symbol}"] += 1
-        raise TemporaryError(f"candle {candle_ms} not available yet for {dict(by_market)}")
+        logger.info("candle %s not available yet for %d bots; the task will retry", candle_ms, len(report.waiting))
     return report

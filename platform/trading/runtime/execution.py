@@ -21,6 +21,7 @@ from marketdata.timeframes import to_ms
 from trading.fills import fee_for
 from trading.runtime.persist import _Writer, runtime_bulk_update
 from trading.runtime.step import PlannedOrder, StepOutcome
+from trading.strategies.base import Decision
 
 logger = logging.getLogger(__name__)
 
@@ -70,39 +71,40 @@ def execution_stop(*, subscribed_bot: SubscribedBot, run: BotRun, runtime: BotRu
         live_stop(subscribed_bot=subscribed_bot, run=run, runtime=runtime, close_position=close_position)
         return
     if close_position and runtime.position_side:
-        paper_close_at_last_price(runtime, purpose="stop")
+        paper_close_at_last_price(subscribed_bot_id=subscribed_bot.pk, purpose="stop")
 
 
-def last_mark(runtime: BotRuntime) -> Decimal | None:
+def last_mark(row: Any) -> Decimal | None:
     """The close of the last ticked candle, recovered from the equity marked at that tick."""
-    if not runtime.position_amount or runtime.position_entry_price is None:
+    if not row.position_amount or row.position_entry_price is None:
         return None
-    units = runtime.position_amount if runtime.position_side == "long" else -runtime.position_amount
-    return runtime.position_entry_price + (runtime.equity - runtime.balance) / units
+    units = row.position_amount if row.position_side == "long" else -row.position_amount
+    return row.position_entry_price + (row.equity - row.balance) / units
 
 
 @transaction.atomic
-def paper_close_at_last_price(runtime: BotRuntime, *, purpose: str) -> None:
+def paper_close_at_last_price(*, subscribed_bot_id: int, purpose: str) -> None:
     """Close a dry-run position at the last price, as a market order would (fill model, fees)."""
     from trading.runtime.engine import book_from
+    from trading.runtime.rows import bot_rows_load
 
-    runtime = BotRuntime.objects.select_for_update().select_related("subscribed_bot__bot", "run").get(pk=runtime.pk)
-    mark = last_mark(runtime)
+    rows = bot_rows_load([subscribed_bot_id], running_only=False)
+    mark = last_mark(rows[0]) if rows else None
     if mark is None:
         return
-    settings = runtime.run.setting_snapshot if runtime.run else {}
-    book = book_from(runtime, settings)
+    row = rows[0]
+    book = book_from(row, row.profile())
     side = "sell" if book.units > 0 else "buy"
     price = book.fill_price(mark, side)
     planned = PlannedOrder(purpose, side, abs(book.units), True, mark)
     planned.fill = book.book_close(price=price, fee=fee_for(price, abs(book.units), book.fee_rate), purpose=purpose)
     now = timezone.now()
     writer = _Writer(candle_ms=to_ms(now), now=now)
-    writer.paper(runtime, StepOutcome(strategy_state=runtime.strategy_state, fed_bars=0, decision=None,  # type: ignore[arg-type]
-                                      equity=book.equity(mark), orders=[planned]), book)
-    runtime.equity = book.equity(mark)
+    writer.paper(row, StepOutcome(strategy_state=row.strategy_state, fed_bars=0, decision=Decision(),
+                                  equity=book.equity(mark), orders=[planned]), book)
+    row.equity = book.equity(mark)
     writer.flush([])
-    runtime_bulk_update([runtime], ("equity",))
+    runtime_bulk_update([row], ("equity",))
 
 
 def live_orders_execute(bot_ids: list[int], *, candle_ms: int) -> None:

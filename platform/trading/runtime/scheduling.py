@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -66,3 +67,18 @@ def tick_fanout(*, timeframe: str, candle_ms: int | None = None, now: datetime |
     if ids:
         logger.info("tick fan-out %s @%s: %d bots in %d batches", timeframe, candle_ms, len(ids), batches)
     return batches
+
+
+def tick_stats_record(report: Any) -> None:
+    """Add a batch's counts to the Redis hash RUNTIME_STATS_KEY, when set (benchmark, operations)."""
+    key = getattr(settings, "RUNTIME_STATS_KEY", "")
+    if not key:
+        return
+    from trading.runtime.candles import redis_client
+
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hincrby(key, "batches", 1)
+    for name in ("ticked", "skipped", "traded", "orders", "stopped", "errors", "queries"):
+        pipe.hincrby(key, name, int(getattr(report, name)))
+    pipe.hincrbyfloat(key, "seconds", float(report.seconds))
+    pipe.execute()
