@@ -50,12 +50,16 @@ def bot_stop_finish(subscribed_bot_id: int) -> str | None:
     return row.state if row else None
 
 
-@app.task(name="tasks.bots.tick_fanout", ignore_result=True)
-def tick_fanout(timeframe: str, candle_ms: int | None = None) -> int:
-    """Beat entry: send batch ticks for every running bot on `timeframe` (the candle that just closed)."""
+@app.task(name="tasks.bots.tick_fanout", bind=True, ignore_result=True)
+def tick_fanout(self, timeframe: str, candle_ms: int | None = None) -> int:  # noqa: ANN001
+    """Beat entry: send batch ticks for every running bot on `timeframe` (the candle that just closed).
+
+    The batches go to the queue this task came from, so a runtime queue keeps its own workers.
+    """
     from trading.runtime.scheduling import tick_fanout as fanout
 
-    return fanout(timeframe=timeframe, candle_ms=candle_ms)
+    queue = (self.request.delivery_info or {}).get("routing_key") or None
+    return fanout(timeframe=timeframe, candle_ms=candle_ms, queue=queue)
 
 
 @app.task(name="tasks.bots.tick_batch", acks_late=True, ignore_result=True, **RETRY)

@@ -50,7 +50,8 @@ def chunks(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-def tick_fanout(*, timeframe: str, candle_ms: int | None = None, now: datetime | None = None) -> int:
+def tick_fanout(*, timeframe: str, candle_ms: int | None = None, now: datetime | None = None,
+                queue: str | None = None) -> int:
     """Send one `tick_batch` task per batch of due bots; returns the number of batches sent.
 
     `candle_ms` defaults to the bar that closed last (what the beat wants); a replay passes its own.
@@ -61,8 +62,9 @@ def tick_fanout(*, timeframe: str, candle_ms: int | None = None, now: datetime |
         candle_ms = last_closed_candle_ms(timeframe, now or timezone.now())
     ids = due_bot_ids(timeframe=timeframe, candle_ms=candle_ms)
     batches = 0
+    routing = {"queue": queue} if queue else {}
     for chunk in chunks(ids, batch_size()):
-        app.send_task("tasks.bots.tick_batch", args=(timeframe, candle_ms, chunk))
+        app.send_task("tasks.bots.tick_batch", args=(timeframe, candle_ms, chunk), **routing)
         batches += 1
     if ids:
         logger.info("tick fan-out %s @%s: %d bots in %d batches", timeframe, candle_ms, len(ids), batches)
