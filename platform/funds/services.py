@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -16,8 +12,6 @@ from funds.models import Fund, FundStatus, FundSubscription, FundSubscriptionSta
 from funds.selectors import _clean_id, fund_subscription_current_for_user, fund_subscription_get_for_user
 from users.models import User
 from users.services import user_require_active
-
-logger = logging.getLogger(__name__)
 
 _RUNNING_STATES = (BotState.STARTING, BotState.RUNNING, BotState.STOPPING)
 # FundSubscription status -> status of its subscribed bots.
@@ -67,7 +61,7 @@ def fund_subscribe(*, user: User, fund_id: int) -> FundSubscription:
     """Subscribe the user to an open fund: one FundSubscription plus one SubscribedBot per fund bot.
 
     Pending (bots pending too) when the fund requires operator approval, else active. The bots start
-    stopped in dry-run. The user gets an e-mail after commit.
+    stopped in dry-run. The user is told through the notifications outbox (chat, e-mail) after commit.
     """
     user_require_active(user)
     fund = _fund_for_subscribe(fund_id)
@@ -174,46 +168,3 @@ def _notify_after_commit(subscription: FundSubscription, event: str) -> None:
 
     fund_subscription_notify(subscription=subscription, event=event)
 
-
-_PERIOD_NOUN = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}
-_SUBJECTS = {
-    "subscribed": "You subscribed to {fund}",
-    "pending": "Your subscription to {fund} is waiting for approval",
-    "approved": "Your subscription to {fund} is approved",
-    "cancelled": "Your subscription to {fund} is cancelled",
-    "resumed": "Your subscription to {fund} is active again",
-}
-
-
-def fund_subscription_email_send(*, fund_subscription_id: int, event: str) -> bool:
-    """E-mail the subscriber about a subscription event. The one place a notifications outbox replaces.
-
-    Runs after commit; a mail failure is logged and never undoes or fails the subscription.
-    """
-    subscription = FundSubscription.objects.select_related("fund", "user").filter(pk=fund_subscription_id).first()
-    if subscription is None or not subscription.user.email:
-        return False
-    if event in ("subscribed", "resumed") and subscription.status == FundSubscriptionStatus.PENDING:
-        event = "pending"
-    fund = subscription.fund
-    bots = ", ".join(
-        row.bot.name for row in subscription.subscribed_bots.select_related("bot").order_by("id")
-    ) or "none"
-    body = (
-        f"Fund: {fund.name}\n"
-        f"Status: {subscription.get_status_display()}\n"
-        f"Fee: {fund.fee} {fund.currency} per {_PERIOD_NOUN.get(fund.period, fund.period)}\n"
-        f"Bots: {bots}\n\n"
-        "Bots start stopped in dry-run; start them and choose how they run from your chat or the API.\n"
-    )
-    try:
-        send_mail(
-            _SUBJECTS[event].format(fund=fund.name),
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            [subscription.user.email],
-        )
-    except Exception:  # noqa: BLE001 - mail is best effort; the subscription already committed
-        logger.exception("fund subscription %s: %s e-mail failed", fund_subscription_id, event)
-        return False
-    return True
