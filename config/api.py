@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -68,6 +69,13 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     # Never leak internals (or secrets in an exception text) to an API client.
     logger.exception("unhandled API error on %s %s", request.method, request.path)
     return error_response(request, status=500, code="internal", message="internal error; it has been logged")
+
+
+@csrf_exempt  # nothing is done; a POST without a CSRF token must get the JSON 404 too, not an HTML 403
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under /api/ (config.urls): the same JSON error shape, not Django's HTML page."""
+    return error_response(request, status=404, code="not_found",
+                          message="No such API endpoint. The reference is at /api/docs.")
 
 
 def _mount_routers() -> None:
