@@ -224,8 +224,11 @@ def _tick_batch(*, timeframe: str, candle_ms: int, bot_ids: list[int], now: date
         pending = _with_pending_orders([row.subscribed_bot_id for row in rows]) if rows else set()
         windows = Windows(timeframe, candle_ms, step_ms)
         results: list[BotResult] = []
+        resume: list[int] = []
         for row in rows:
-            if row.subscribed_bot_id in pending:
+            if row.pending_actions:  # live orders decided earlier and not all placed yet: place them first
+                resume.append(row.subscribed_bot_id)
+            if row.subscribed_bot_id in pending or row.pending_actions:
                 report.skipped += 1
                 continue
             result = _tick_one(row, windows, now)
@@ -237,10 +240,10 @@ def _tick_batch(*, timeframe: str, candle_ms: int, bot_ids: list[int], now: date
     report.ticked, report.traded, report.orders = summary.ticked, summary.traded, summary.orders
     report.stopped, report.errors = summary.stopped, summary.errors
     report.skipped += summary.skipped
-    if summary.live_bots:
-        from trading.runtime.execution import live_orders_execute
+    if summary.live_bots or resume:
+        from trading.runtime.live import live_pending_execute
 
-        live_orders_execute(summary.live_bots, candle_ms=candle_ms)
+        live_pending_execute(summary.live_bots + resume)
     if report.waiting:
         logger.info("candle %s not available yet for %d bots; the task will retry", candle_ms, len(report.waiting))
     return report

@@ -106,9 +106,3 @@ def paper_close_at_last_price(*, subscribed_bot_id: int, purpose: str) -> None:
     writer.flush([])
     runtime_bulk_update([row], ("equity",))
 
-
-def live_orders_execute(bot_ids: list[int], *, candle_ms: int) -> None:
-    """Place the orders live bots decided in a tick (after its commit); see trading.runtime.live."""
-    from trading.runtime.live import live_pending_execute
-
-    live_pending_execute(bot_ids)

@@ -99,17 +99,24 @@ class _Writer:
         self.changed_trades: dict[int, Trade] = {}
         self.open_trades: dict[int, Trade] = {}
         self.orders: list[tuple[Order, Trade | None]] = []
+        self.linked_orders: list[tuple[Order, Trade | None]] = []  # live orders placed by the order layer
         self.events: list[EventSpec] = []
         self.book_rows: list[BotRow] = []
         self.live_rows: list[BotRow] = []
         self.stops: dict[int, str] = {}
         self.errors: dict[int, str] = {}
 
-    # -- paper fills --------------------------------------------------------------------------------
+    # -- fills --------------------------------------------------------------------------------------
     def paper(self, row: BotRow, outcome: StepOutcome, book: Book) -> None:
+        """Book a dry-run tick's fills (the fill model's): new trades/orders, runtime book, events."""
+        self.book_fills(row, [(planned, None) for planned in outcome.orders], book)
+
+    def book_fills(self, row: BotRow, fills: list[tuple[PlannedOrder, Order | None]], book: Book) -> None:
+        """Book fills already applied to `book`. A paper fill gets a new Order row; a live fill comes with the
+        Order the order layer placed (it is linked to its trade)."""
         name = row.bot_name
         trade = self._open_trade(row)
-        for seq, planned in enumerate(outcome.orders):
+        for seq, (planned, existing) in enumerate(fills):
             fill = planned.fill
             assert fill is not None
             at = from_ms(planned.fill_ms) if planned.fill_ms else self.now
@@ -117,11 +124,14 @@ class _Writer:
                 trade = self._trade_for_entry(row, fill, at, book)
             elif trade is not None:
                 self._trade_update(trade, fill, at)
-            self.orders.append((self._order(row, planned, fill, seq, at), trade))
+            if existing is None:
+                self.orders.append((self._order(row, planned, fill, seq, at), trade))
+            else:
+                self.linked_orders.append((existing, trade))
             row.fees += fill.fee
             self.events.append(_event(
                 row, BotEventKind.ORDER_FILLED,
-                f"{name}: {fill.side} {fill.amount.normalize()} {row.symbol} at {fill.price.normalize()} "
+                f"{name}: {fill.side} {fill.amount.normalize():f} {row.symbol} at {fill.price.normalize():f} "
                 f"({fill.purpose}).",
                 side=fill.side, amount=str(fill.amount), price=str(fill.price), purpose=fill.purpose,
                 fee=str(fill.fee),
@@ -227,6 +237,8 @@ class _Writer:
             for order, trade in self.orders:
                 order.trade_id = trade.pk if trade is not None else None
             Order.objects.bulk_create([order for order, _ in self.orders])
+        for order, trade in self.linked_orders:
+            Order.objects.filter(pk=order.pk).update(trade_id=trade.pk if trade is not None else None)
         runtime_bulk_update(rows, RUNTIME_TICK_FIELDS)
         if self.book_rows:
             runtime_bulk_update(self.book_rows, RUNTIME_BOOK_FIELDS)
