@@ -25,7 +25,11 @@ def number(value: object, places: int = 2, *, signed: bool = False) -> str:
     if amount is None:
         return "—"
     quantum = Decimal(1).scaleb(-places)
-    rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    try:
+        rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # beyond the context's 28 digits (e.g. the annualised return of a 1-hour run)
+        text = f"{abs(amount):.{places}E}"
+        return (MINUS if amount < 0 else "+" if signed else "") + text
     text = f"{abs(rounded):,.{places}f}"
     if rounded < 0:
         return MINUS + text

@@ -32,3 +32,8 @@ def test_times_are_shown_in_the_users_zone() -> None:
     moment = datetime(2024, 5, 2, 12, 3, tzinfo=UTC)
     assert formatting.when(moment, "Europe/Berlin") == "2 May 2024, 14:03 CEST"
     assert formatting.when(moment, "Not/AZone") == "2 May 2024, 12:03 UTC"
+
+
+def test_numbers_beyond_decimal_precision_are_shown_not_crashed_on() -> None:
+    assert formatting.number(Decimal("2.3107807203055100E+30"), signed=True) == "+2.31E+30"
+    assert formatting.percent(-2.31e30) == "−2.31E+30 %"

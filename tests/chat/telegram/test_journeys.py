@@ -111,7 +111,7 @@ def test_simulation_asks_a_range_shows_progress_then_results_and_chart(telegram)
         run = await sync_to_async(BotRun.objects.get)(subscribed_bot_id=subscribed)
         await sync_to_async(_run_simulation)(run.pk)
         photo = await h.emu.wait_for(lambda: next((m for m in h.emu.chat(502) if m.photo), None), timeout=20)
-        assert "Simulation of Sim Bot" in photo.text and "Return:" in photo.text
+        assert "Simulation of Sim Bot" in photo.text and "Return:" in photo.text and "Fees:" in photo.text
         assert photo.photo.startswith(b"\x89PNG")
         assert h.emu.messages[(502, progress.message_id)].edits >= 1
 
