@@ -12,7 +12,13 @@ from bots import monitoring
 from bots.models import BotRun, BotRuntime, RunStatus, RunType
 from core.errors import NotFound, ValidationError
 from tests.factories import BotFactory, BotRunFactory, SubscribedBotFactory, TradeFactory, UserFactory
-from tests.trading.runtime.conftest import redis_candles, running_bot, store_candles, tick  # noqa: F401 (fixture)
+from tests.trading.runtime.conftest import (  # noqa: F401 (fixtures)
+    _no_real_exchange,
+    redis_candles,
+    running_bot,
+    store_candles,
+    tick,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -32,7 +32,13 @@ from bots.runtime.services import (
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from exchanges.models import ExchangeSetting, KeyValidationStatus
 from tests.factories import BotFactory, FundSubscriptionFactory, SubscribedBotFactory, UserFactory
-from tests.trading.runtime.conftest import redis_candles, running_bot, store_candles, tick  # noqa: F401 (fixture)
+from tests.trading.runtime.conftest import (  # noqa: F401 (fixtures)
+    _no_real_exchange,
+    redis_candles,
+    running_bot,
+    store_candles,
+    tick,
+)
 from users.models import UserStatus
 
 pytestmark = pytest.mark.django_db

@@ -25,6 +25,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     key = f"ldp:test:tick-stats:{os.getpid()}"
     monkeypatch.setenv("RUNTIME_TICK_BATCH_SIZE", "20")
     monkeypatch.setenv("RUNTIME_STATS_KEY", key)
+    monkeypatch.setenv("EXCHANGE_API_BASE", "http://127.0.0.1:9")  # never the real exchange
     redis_client().delete(key)
     yield key
     redis_client().delete(key)

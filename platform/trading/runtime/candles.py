@@ -87,6 +87,55 @@ def store_fetch(exchange: str, symbol: str, timeframe: str, candle_ms: int, size
     )
 
 
+def source_fetch(exchange: str, symbol: str, timeframe: str, candle_ms: int, size: int) -> Candles:
+    """The candle store first; when it lacks the wanted bar, the exchange's public API (and the bars
+    fetched are stored, so the next reader — or a later simulation — finds them)."""
+    candles = store_fetch(exchange, symbol, timeframe, candle_ms, size)
+    if (len(candles) and int(candles.ts[-1]) == candle_ms) or exchange not in settings.SUPPORTED_EXCHANGES:
+        return candles
+    fetched = exchange_fetch(exchange, symbol, timeframe, candle_ms, size)
+    if fetched is None or not len(fetched):
+        return candles
+    from marketdata.services import candles_store
+
+    candles_store(candles=fetched)
+    return fetched
+
+
+EXCHANGE_LIMIT = 1500  # bars per request (Binance's maximum)
+
+
+def exchange_fetch(exchange: str, symbol: str, timeframe: str, candle_ms: int, size: int) -> Candles | None:
+    """Closed bars up to `candle_ms` from the exchange's public OHLCV endpoint; None when it cannot answer."""
+    from asgiref.sync import async_to_sync
+
+    from marketdata.symbols import symbol_canonical
+    from trading.gateways.errors import GatewayError
+    from trading.gateways.pool import LiveGatewayPool
+
+    step = timeframe_ms(timeframe)
+    limit = min(size, EXCHANGE_LIMIT)
+
+    async def fetch() -> list[list[float]]:
+        async with LiveGatewayPool() as pool:
+            gateway = await pool.public(exchange)
+            return await gateway.fetch_ohlcv(symbol, timeframe, candle_ms - (limit - 1) * step, limit)
+
+    try:
+        rows = async_to_sync(fetch)()
+    except GatewayError as error:
+        logger.warning("candles %s %s %s from the exchange: %s", exchange, symbol, timeframe, error)
+        return None
+    rows = [row for row in rows if int(row[0]) <= candle_ms]  # never the bar that is still forming
+    if not rows:
+        return None
+    columns = np.asarray(rows, dtype=np.float64)
+    return Candles.from_arrays(
+        columns[:, 0].astype(np.int64), columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4], columns[:, 5],
+        timeframe=timeframe, symbol=symbol_canonical(symbol), exchange=exchange,
+    )
+
+
 def candle_window_get(
     *,
     exchange: str,
@@ -100,7 +149,7 @@ def candle_window_get(
     """The shared window of `size` bars ending with the bar that opens at `candle_ms`, or None when
     the source does not have that bar yet (the caller retries later)."""
     client = client or redis_client()
-    fetch = fetch or store_fetch
+    fetch = fetch or source_fetch
     key = window_key(exchange, symbol, timeframe, candle_ms, size)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:

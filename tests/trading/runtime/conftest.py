@@ -21,6 +21,16 @@ START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 EXCHANGE = "binanceusdm"
 
 
+NO_EXCHANGE = "http://127.0.0.1:9"  # discard port: refused at once
+
+
+@pytest.fixture(autouse=True)
+def _no_real_exchange(settings) -> None:  # noqa: ANN001
+    """Bars missing from the store would be fetched from the exchange: never the real one in tests
+    (`exchange_api_base` points at the emulator instead)."""
+    settings.EXCHANGE_API_BASE = NO_EXCHANGE
+
+
 @pytest.fixture
 def redis_candles(broker_url: str) -> Iterator[None]:
     """The shared candle windows live in Redis: start from none, leave none behind."""
