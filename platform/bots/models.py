@@ -126,13 +126,24 @@ class BotRun(TimeStampedModel):
     error = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by operators (bots.services.bot_run_publish_reference): the catalog shows the bot's latest
+    # published simulation as its simulation result. Simulations are never counted as track record.
+    is_reference = models.BooleanField(
+        default=False, help_text="published as the bot's reference simulation result in the catalog"
+    )
 
     class Meta:
         db_table = "bot_run"
-        indexes = [models.Index(fields=["subscribed_bot", "run_type", "-created_at"], name="run_bot_type_idx")]
+        indexes = [
+            models.Index(fields=["subscribed_bot", "run_type", "-created_at"], name="run_bot_type_idx"),
+            models.Index(fields=["subscribed_bot"], name="run_reference_idx", condition=Q(is_reference=True)),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(run_type__in=RunType.values), name="run_run_type_valid"),
             models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+            models.CheckConstraint(
+                condition=Q(is_reference=False) | Q(run_type=RunType.SIMULATION), name="run_reference_is_simulation"
+            ),
         ]
 
     def __str__(self) -> str:
