@@ -6,7 +6,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from bots.models import Bot, BotEvent, BotRun, BotRuntime, Order, SubscribedBot, SubscriptionStatus, Trade
-from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from bots.runtime import bot_start, bot_stop
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInline, service_action
 from core.errors import ApplicationError
 
 
@@ -78,7 +79,14 @@ class SubscribedBotAdmin(admin.ModelAdmin):
         "state_changed_at", "user_bot_setting", "subscription_start", "subscription_end", "created_at", "updated_at",
     )
     inlines = (BotRunInline,)
-    actions: list = []  # bots.runtime adds start/stop here: service_action("Stop selected bots", ...)
+    # START/STOP as the owner would (bots.runtime services: state machine, checks, STOP finishing in a task).
+    actions: list = [
+        service_action("Start selected bots", lambda request, bot: bot_start(user=bot.user, subscribed_bot_id=bot.pk)),
+        service_action("Stop selected bots (close their positions)",
+                       lambda request, bot: bot_stop(user=bot.user, subscribed_bot_id=bot.pk, close_position=True)),
+        service_action("Stop selected bots (keep their positions)",
+                       lambda request, bot: bot_stop(user=bot.user, subscribed_bot_id=bot.pk, close_position=False)),
+    ]
 
     @admin.display(description="fund", ordering="fund_subscription__fund__name")
     def fund(self, obj: SubscribedBot) -> str:
