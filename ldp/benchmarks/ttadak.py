@@ -40,9 +40,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--games", type=int, default=500, help="measured games (default 500)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured games first (default 20)")
     parser.add_argument("--floor-rounds", type=int, default=200, help="bare ccxt pairs for the floor (default 200)")
-    parser.add_argument("--interval", type=float, default=0.3,
-                        help="seconds from one press to the next at least (default 0.3): a game costs ~10 request "
-                             "weight, and the exchange allows 2400 a minute — faster, the rate limiter would wait")
+    parser.add_argument("--interval", type=float, default=0.5,
+                        help="seconds from one press to the next at least (default 0.5): a game costs ~19 units of "
+                             "the burst limiter's request weight (ccxt's cost table: 4 per order) of 2400 a minute; "
+                             "faster, the limiter would make presses wait")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -159,7 +160,12 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
                 lambda label=label: (b := _fresh(emulator, panel.message_id, label, used)) and b, timeout=30)
             used.add(button)
             query_id = user.press_data(emulator.messages[(TELEGRAM_USER, panel.message_id)], button)
+            # Wait for the bot's answer to the press without touching the database meanwhile: polling it
+            # here would queue on the one thread the bot's own database work runs on.
+            answer = await emulator.wait_for(lambda q=query_id: emulator.callback_answers.get(q), timeout=30)
             game = await _next_game(last_game, Game)
+            if "sent" not in str(answer.get("text")):
+                raise RuntimeError(f"press {n} was not played: {answer.get('text')}")
             last_game = game.pk
             presses.append((query_id, game.pk))
             game = await _wait_state(game.pk, Game, (GameState.OPEN, GameState.FAILED, GameState.ATTENTION))
@@ -208,7 +214,7 @@ async def _next_game(after: int, game_model: Any) -> Any:
         game = await sync_to_async(lambda: game_model.objects.filter(pk__gt=after).order_by("pk").first())()
         if game is not None:
             return game
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0.01)
     raise RuntimeError("the press did not start a game")
 
 
@@ -220,7 +226,7 @@ async def _wait_state(game_id: int, game_model: Any, states: tuple[str, ...]) ->
         game = await sync_to_async(game_model.objects.get)(pk=game_id)
         if game.state in states:
             return game
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0.01)
     raise RuntimeError(f"game {game_id} stayed {game.state}")
 
 
@@ -238,6 +244,8 @@ def run(args: argparse.Namespace) -> int:
 
     from emulators.exchange import EmulatorProcess
 
+    # As in production: with DEBUG on, Django would also log every SQL statement of the press.
+    settings.DEBUG = False
     print("creating a throwaway database and starting the exchange emulator (separate process) …", flush=True)
     old_config = setup_databases(verbosity=0, interactive=False)
     try:

@@ -52,7 +52,7 @@ from ttadak.paper import PaperGateway
 from ttadak.params import fee_rates
 from ttadak.services import games as game_services
 from ttadak.services.activation import session_info_load, ttadak_error_set
-from ttadak.services.games import GamePlan, PressTarget, SessionStale
+from ttadak.services.games import GamePlan, PressScope, PressTarget, SessionStale
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +141,16 @@ class GameSession:
     market: Market
     gateway: Any  # LiveGateway (burst limiter) or PaperGateway
     feed: PriceFeed
+    exchange_setting_id: int | None = None
     last_used: float = field(default_factory=time.monotonic)
     warmed_in_ms: float = 0.0
     keepalive: asyncio.Task | None = None
+
+    @property
+    def scope(self) -> PressScope:
+        return PressScope(subscribed_bot_id=self.subscribed_bot_id, user_id=self.user_id, run_id=self.run_id,
+                          run_type=self.run_type, exchange=self.exchange_id,
+                          exchange_setting_id=self.exchange_setting_id, version=self.version)
 
     @property
     def hot(self) -> bool:
@@ -319,6 +326,7 @@ class GameEngine:
             subscribed_bot_id=subscribed_bot.pk, user_id=subscribed_bot.user_id, bot_name=subscribed_bot.bot.name,
             run_id=info["run_id"], run_type=info["run_type"], exchange_id=exchange_id, settings=settings,
             version=info["version"], market=market, gateway=gateway, feed=feed,
+            exchange_setting_id=subscribed_bot.exchange_setting_id,
         )
 
     @staticmethod
@@ -371,8 +379,8 @@ class GameEngine:
             price = session.feed.last if session.feed.age <= PRICE_MAX_AGE_SECONDS else await session.feed.refresh()
             plan = plan_game(side=side, settings=session.settings, market=session.market, price=price, now=pressed_at)
             try:
-                game, created = await _persist(session=session, user_id=user_id, idempotency_key=idempotency_key,
-                                               plan=plan, target=target, pressed_at=pressed_at)
+                game, created = await _persist(scope=session.scope, idempotency_key=idempotency_key, plan=plan,
+                                               target=target, pressed_at=pressed_at)
                 break
             except SessionStale:
                 if attempt:
@@ -645,7 +653,7 @@ class GameEngine:
             subscribed_bot_id=game.subscribed_bot_id, user_id=subscribed_bot.user_id, bot_name=subscribed_bot.bot.name,
             run_id=game.run_id, run_type=game.run_type, exchange_id=game.exchange, settings=game.settings,
             version=subscribed_bot.updated_at, market=market, gateway=gateway,
-            feed=self.feed(game.exchange, game.symbol),
+            feed=self.feed(game.exchange, game.symbol), exchange_setting_id=subscribed_bot.exchange_setting_id,
         )
 
     async def check_once(self, game_id: int) -> str:
@@ -702,13 +710,7 @@ class GameEngine:
             logger.exception("redrawing the panel of game %s failed", game_id)
 
 
-@sync_to_async
-def _persist(*, session: GameSession, user_id: int, idempotency_key: str, plan: GamePlan, target: PressTarget,
-             pressed_at: datetime) -> tuple[Game, bool]:
-    return game_services.game_press_persist(
-        subscribed_bot_id=session.subscribed_bot_id, user_id=user_id, run_id=session.run_id,
-        exchange=session.exchange_id, version=session.version, idempotency_key=idempotency_key, plan=plan,
-        target=target, pressed_at=pressed_at)
+_persist = sync_to_async(game_services.game_press_persist)
 
 
 def _sent_line(game: Game, entry: Order, exit_: Order) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -141,6 +142,7 @@ async def warm_scan(engine: GameEngine, *, surface: str, interval: float = WARM_
     ids = await sync_to_async(lambda: list(Game.objects.filter(state__in=(GameState.OPEN, GameState.SENDING),
                                                                surface=surface).values_list("pk", flat=True)[:500]))()
     engine.resume_watch(ids)
+    first = True
     while True:
         try:
             running = set(await sync_to_async(running_ttadak_bot_ids)())
@@ -154,4 +156,9 @@ async def warm_scan(engine: GameEngine, *, surface: str, interval: float = WARM_
                     logger.info("warming Ttadak bot %s: %s", subscribed_bot_id, error)
         except Exception:
             logger.exception("Ttadak warm scan failed")
+        if first:
+            # Everything loaded so far (Django, ccxt markets, warm clients) lives as long as the process:
+            # keep it out of the garbage collector's full passes, whose pauses would land on a press.
+            gc.freeze()
+            first = False
         await asyncio.sleep(interval)

@@ -13,13 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from bots.events import bot_event_record
-from bots.models import BotEventKind, BotState, Order, OrderSide, OrderStatus, OrderType, SubscribedBot, Trade
+from bots.models import BotEventKind, BotState, Order, OrderSide, OrderStatus, OrderType, RunType, SubscribedBot, Trade
 from core.errors import Conflict, NotFound
-from trading.orders.placement import OrderIntent, order_prepare_many
+from trading.orders.placement import OrderIntent, client_order_id_for
 from ttadak import gamemath
 from ttadak.models import BLOCKING_STATES, CloseReason, Game, GameSide, GameState
 from ttadak.params import fee_rates
@@ -62,45 +62,83 @@ def leg_key(game_key: str, leg: str) -> str:
     return f"{game_key}:{leg}"
 
 
-def game_press_persist(*, subscribed_bot_id: int, user_id: int, run_id: int, exchange: str, version: datetime,
-                       idempotency_key: str, plan: GamePlan, target: PressTarget,
+@dataclass(frozen=True)
+class PressScope:
+    """The warm session's view of the bot a press is for (the row must still say so at the press)."""
+
+    subscribed_bot_id: int
+    user_id: int
+    run_id: int
+    run_type: str
+    exchange: str
+    exchange_setting_id: int | None
+    version: datetime  # the subscribed bot's updated_at when the session was warmed
+
+
+def leg_order(scope: PressScope, intent: OrderIntent, key: str) -> Order:
+    """The order row of one leg — exactly what trading.orders.placement.order_prepare_many writes for the
+    same intent and key (status "submitting", client order id derived from the key; a test keeps the two
+    identical), built without its per-order lookups so both legs go in with one INSERT."""
+    if scope.run_type == RunType.LIVE and scope.exchange_setting_id is None:
+        raise Conflict("A live order needs an exchange key attached to the bot.", field="exchange_setting_id")
+    return Order(
+        trade_id=intent.trade_id, subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id,
+        run_type=scope.run_type, exchange=scope.exchange,
+        exchange_setting_id=scope.exchange_setting_id if scope.run_type == RunType.LIVE else None,
+        client_order_id=client_order_id_for(subscribed_bot_id=scope.subscribed_bot_id, idempotency_key=key),
+        idempotency_key=key, status=OrderStatus.SUBMITTING, symbol=intent.symbol, type=OrderType(intent.type),
+        side=intent.side, reduce_only=intent.reduce_only, price=intent.price, amount=intent.amount,
+        remaining=intent.amount, purpose=intent.purpose[:32],
+    )
+
+
+# The bot's state, and whether its row is still the one the session was warmed from.
+_CHECK_SQL = (f'SELECT "state", "updated_at" = %s FROM "{SubscribedBot._meta.db_table}" '
+              'WHERE "id" = %s AND "user_id" = %s')
+
+
+def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePlan, target: PressTarget,
                        pressed_at: datetime) -> tuple[Game, bool]:
-    """One short transaction: the game and both legs' orders (status "submitting", client order ids
-    derived from the press's key). Returns (game, created); a repeated key returns the first game.
+    """The press in one short transaction: a check of the bot's row, both legs' orders (status
+    "submitting", client order ids derived from the press's key) in one INSERT, the game. Returns
+    (game, created); a repeated key (a double tap, a redelivered callback) returns the first game.
 
     Raises NotFound (not the user's bot), Conflict (stopped, or a game still in play), SessionStale.
+    It is the press's hot path: three statements and no ORM query compiled for the check.
     """
+    legs = [leg_order(scope, plan.entry, leg_key(idempotency_key, "entry")),
+            leg_order(scope, plan.exit, leg_key(idempotency_key, "exit"))]
     try:
         with transaction.atomic():
-            row = (SubscribedBot.objects.filter(pk=subscribed_bot_id, user_id=user_id)
-                   .values_list("state", "updated_at").first())
+            with connection.cursor() as cursor:
+                cursor.execute(_CHECK_SQL, [connection.ops.adapt_datetimefield_value(scope.version),
+                                            scope.subscribed_bot_id, scope.user_id])
+                row = cursor.fetchone()
             if row is None:
                 raise NotFound("That is not one of your bots.")
-            existing = Game.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing, False
             if row[0] != BotState.RUNNING:
                 raise Conflict("Ttadak is not started. Press START on the panel first.")
-            if row[1] != version:
+            if not row[1]:
                 raise SessionStale()
-            (entry, _), (exit_, _) = order_prepare_many(run_id=run_id, exchange=exchange, intents=[
-                (plan.entry, leg_key(idempotency_key, "entry")), (plan.exit, leg_key(idempotency_key, "exit"))])
-            game = Game.objects.create(
-                subscribed_bot_id=subscribed_bot_id, run_id=run_id, run_type=entry.run_type,
-                idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=exchange,
+            entry, exit_ = Order.objects.bulk_create(legs)
+            game = Game(
+                subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id, run_type=scope.run_type,
+                idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=scope.exchange,
                 symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
                 reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry,
                 exit_order=exit_, pressed_at=pressed_at, deadline_at=plan.deadline_at, surface=target.surface,
                 team_id=target.team_id, external_user_id=target.external_user_id, chat_id=target.chat_id,
                 message_id=target.message_id,
             )
+            game.save(force_insert=True)
             return game, True
     except IntegrityError:
-        # Two presses raced: the same key (a redelivery) or another game went in play first.
-        existing = Game.objects.filter(idempotency_key=idempotency_key).first()
+        # The same key again (its orders' client order ids are taken), or another game went in play first.
+        existing = (Game.objects.select_related("entry_order", "exit_order")
+                    .filter(idempotency_key=idempotency_key).first())
         if existing is not None:
             return existing, False
-        _refuse_in_play(subscribed_bot_id)
+        _refuse_in_play(scope.subscribed_bot_id)
         raise
 
 

@@ -1,0 +1,84 @@
+"""The press's one transaction writes the legs exactly as the order layer would, and is idempotent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from bots.models import BotState, Order, RunStatus, RunType
+from core.errors import Conflict, NotFound
+from tests.factories import BotRunFactory, SubscribedBotFactory
+from trading.orders.placement import OrderIntent, order_prepare_many
+from ttadak.models import Game
+from ttadak.services.games import GamePlan, PressScope, PressTarget, SessionStale, game_press_persist
+
+pytestmark = pytest.mark.django_db
+
+ENTRY = OrderIntent(symbol="BTC/USDT:USDT", side="buy", amount=D("0.002"), purpose="entry")
+EXIT = OrderIntent(symbol="BTC/USDT:USDT", side="sell", amount=D("0.002"), type="limit", price=D("60300.0"),
+                   purpose="exit")
+PLAN = GamePlan(side="long", symbol="BTC/USDT:USDT", amount=D("0.002"), leverage=20, reference_price=D("60000"),
+                exit_price=D("60300.0"), deadline_at=timezone.now() + timedelta(minutes=1), settings={},
+                entry=ENTRY, exit=EXIT)
+TARGET = PressTarget(surface="telegram", external_user_id="1", chat_id="1", message_id="5")
+
+
+@pytest.fixture(params=[RunType.DRY_RUN, RunType.LIVE])
+def scope(request) -> PressScope:  # noqa: ANN001
+    from exchanges.models import ExchangeSetting
+
+    bot = SubscribedBotFactory(state=BotState.RUNNING, run_type=request.param)
+    if request.param == RunType.LIVE:
+        bot.exchange_setting = ExchangeSetting.objects.create(user=bot.user, name="k", exchange="binanceusdm",
+                                                              api_key_encrypted="x", api_secret_encrypted="y",
+                                                              api_key_hint="ab…cd")
+        bot.save()
+    run = BotRunFactory(subscribed_bot=bot, run_type=request.param, status=RunStatus.RUNNING)
+    bot.refresh_from_db()
+    return PressScope(subscribed_bot_id=bot.pk, user_id=bot.user_id, run_id=run.pk, run_type=request.param,
+                      exchange="binanceusdm", exchange_setting_id=bot.exchange_setting_id, version=bot.updated_at)
+
+
+def test_the_legs_are_the_rows_the_order_layer_writes(scope: PressScope) -> None:
+    game, created = game_press_persist(scope=scope, idempotency_key="k1", plan=PLAN, target=TARGET,
+                                       pressed_at=timezone.now())
+    layer = order_prepare_many(run_id=scope.run_id, exchange="binanceusdm",
+                               intents=[(ENTRY, "k1:entry-layer"), (EXIT, "k1:exit-layer")])
+    skip = {"id", "client_order_id", "idempotency_key"}
+    for ours, theirs in zip([game.entry_order, game.exit_order], [row for row, _ in layer], strict=True):
+        ours, theirs = Order.objects.get(pk=ours.pk), Order.objects.get(pk=theirs.pk)
+        assert {k: v for k, v in model_to_dict(ours).items() if k not in skip} == \
+               {k: v for k, v in model_to_dict(theirs).items() if k not in skip}
+        assert ours.status == "submitting" and ours.client_order_id.startswith("ldp")
+    # …and the order layer finds our rows by the same keys (the client order id derivation is shared).
+    [(again, was_created)] = order_prepare_many(run_id=scope.run_id, exchange="binanceusdm",
+                                                intents=[(ENTRY, "k1:entry")])
+    assert again.pk == game.entry_order_id and not was_created
+
+
+def test_the_same_key_twice_returns_the_first_game(scope: PressScope) -> None:
+    first, created = game_press_persist(scope=scope, idempotency_key="k2", plan=PLAN, target=TARGET,
+                                        pressed_at=timezone.now())
+    again, created_again = game_press_persist(scope=scope, idempotency_key="k2", plan=PLAN, target=TARGET,
+                                              pressed_at=timezone.now())
+    assert created and not created_again and again.pk == first.pk
+    assert Order.objects.count() == 2 and Game.objects.count() == 1
+
+
+def test_refusals_leave_nothing_behind(scope: PressScope) -> None:
+    from dataclasses import replace
+
+    game_press_persist(scope=scope, idempotency_key="k3", plan=PLAN, target=TARGET, pressed_at=timezone.now())
+    with pytest.raises(Conflict, match="still in play"):
+        game_press_persist(scope=scope, idempotency_key="k4", plan=PLAN, target=TARGET, pressed_at=timezone.now())
+    with pytest.raises(NotFound):
+        game_press_persist(scope=replace(scope, user_id=scope.user_id + 1000), idempotency_key="k5", plan=PLAN,
+                           target=TARGET, pressed_at=timezone.now())
+    with pytest.raises(SessionStale):
+        game_press_persist(scope=replace(scope, version=scope.version - timedelta(seconds=1)),
+                           idempotency_key="k6", plan=PLAN, target=TARGET, pressed_at=timezone.now())
+    assert Order.objects.count() == 2 and Game.objects.count() == 1
