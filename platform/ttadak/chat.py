@@ -192,7 +192,7 @@ def start_action(ctx: Ctx, subscribed_bot_id: int) -> Screen:
     ttadak_start(user=ctx.user, subscribed_bot_id=subscribed_bot_id)
     current = host.current()
     if current is None and ctx.actor.surface == "slack":
-        current = host.thread_host()  # the Slack app's process plays on an engine thread of its own
+        current = host.thread_host(surface="slack")  # the Slack app's process plays on an engine thread of its own
     if current is not None:
         current.warm_soon(subscribed_bot_id)  # keys decrypted, markets loaded, leverage set, connections open
     return panel(ctx, subscribed_bot_id, note="Started. The exchange connection is warming up; play when ready.")

@@ -86,8 +86,9 @@ def detach(engine: GameEngine) -> None:
             _host = None
 
 
-def thread_host() -> EngineHost:
-    """The process's thread host, started on first use (sync processes)."""
+def thread_host(*, surface: str = "") -> EngineHost:
+    """The process's thread host, started on first use (sync processes). With `surface`, the new host also
+    warms the running bots and watches that surface's games in play again (ttadak.host.warm_scan)."""
     global _host
     with _lock:
         if _host is not None:
@@ -107,6 +108,9 @@ def thread_host() -> EngineHost:
         thread.start()
         ready.wait(10)
         _host = EngineHost(box["engine"], box["loop"], thread)
+        if surface:
+            engine = box["engine"]
+            _host.loop.call_soon_threadsafe(lambda: engine.spawn(warm_scan(engine, surface=surface)))
         return _host
 
 
@@ -129,6 +133,20 @@ def stop_thread_host() -> None:
     asyncio.run_coroutine_threadsafe(close(), host.loop).result(30)
     host.loop.call_soon_threadsafe(host.loop.stop)
     host.thread.join(10)
+
+
+_frozen = False
+
+
+def freeze_long_lived() -> None:
+    """Everything loaded so far (Django, ccxt markets, warm clients) lives as long as the process: move it
+    out of the garbage collector's reach (once per process, after a collection so no garbage is kept),
+    so full collections — whose pauses would land on a press — only walk what is new."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 async def warm_scan(engine: GameEngine, *, surface: str, interval: float = WARM_SCAN_SECONDS) -> None:
@@ -157,8 +175,6 @@ async def warm_scan(engine: GameEngine, *, surface: str, interval: float = WARM_
         except Exception:
             logger.exception("Ttadak warm scan failed")
         if first:
-            # Everything loaded so far (Django, ccxt markets, warm clients) lives as long as the process:
-            # keep it out of the garbage collector's full passes, whose pauses would land on a press.
-            gc.freeze()
+            freeze_long_lived()
             first = False
         await asyncio.sleep(interval)

@@ -69,7 +69,7 @@ def press(ctx: Any, raw: str, container: dict[str, Any], client: WebClient) -> R
     target = PressTarget(surface="slack", external_user_id=ctx.actor.external_user_id, team_id=ctx.actor.team_id,
                          chat_id=str(container.get("channel_id") or ctx.actor.chat_id),
                          message_id="" if ephemeral else str(container.get("message_ts") or ""))
-    engine_host = host.thread_host()
+    engine_host = host.thread_host(surface="slack")
     engine_host.engine.notifiers["slack"] = lambda game_id: redraw(client, game_id)
     key = journey.press_key(ctx.actor, raw.rpartition(payloads.SEPARATOR)[2])
     user_id = ctx.user.pk
