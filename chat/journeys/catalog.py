@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat import formatting, optional
+from chat import formatting
 from chat.context import Ctx
 from chat.journeys.menu import menu_button
 from chat.registry import action, command
@@ -53,13 +53,22 @@ def _fee(fund: Any) -> str:
     return f"{formatting.money(fund.fee, fund.currency)} per {fund.get_period_display().lower().removesuffix('ly')}"
 
 
-def fund_list(ctx: Ctx) -> Screen:
-    from funds.selectors import fund_list_open
+def _headline(record: dict[str, Any]) -> str:
+    """One phrase for a list line: the realest published return (live, else dry-run), named as such."""
+    kind = record.get("return_run_type")
+    if kind is None or record.get("return_pct") is None:
+        return "no track record yet"
+    label = "live" if kind == "live" else "dry-run"
+    return f"{label} {formatting.percent(record['return_pct'])} in {record.get('period', 'the last days')}"
 
-    funds = list(fund_list_open())
+
+def fund_list(ctx: Ctx) -> Screen:
+    from funds.selectors import fund_list_open, funds_track_record_attach
+
+    funds = funds_track_record_attach(fund_list_open())
     lines = [
         f"• {fund.name} — {_fee(fund)}, {len(fund.fund_bots.all())} bots, "
-        f"{formatting.number(fund.subscriber_count, 0)} subscribers"
+        f"{formatting.number(fund.subscriber_count, 0)} subscribers, {_headline(fund.track_record)}"
         for fund in funds
     ]
     rows = [[ctx.button(fund.name, "fc", fund.pk)] for fund in funds]
@@ -77,29 +86,67 @@ def funds_command(ctx: Ctx, arg: str) -> Screen:
     return fund_list(ctx)
 
 
+RECORD_KINDS = (("live", "Live (real money)"), ("dry_run", "Dry-run (paper money)"))
+
+
+def _record_part_line(label: str, part: dict[str, Any], *, fund_bots: int | None) -> str | None:
+    if part.get("withheld"):
+        return f"  {label}: run by too few accounts to publish yet"
+    if part.get("return_pct") is None:
+        return None
+    # bot_count: the subscribers' copies of the bot the figure pools.
+    basis = f"from {formatting.number(part['bot_count'], 0)} subscriber bot{'s' if part['bot_count'] != 1 else ''}"
+    if fund_bots is not None:
+        basis += f" of {part.get('fund_bots_covered', 0)} of its {fund_bots} bots"
+    trades = part.get("trade_count")
+    return (f"  {label}: {formatting.percent(part['return_pct'])} · {basis}"
+            + (f" · {formatting.number(trades, 0)} trades" if trades is not None else ""))
+
+
+def _simulation_line(simulation: dict[str, Any] | None, *, fund_bots: int | None) -> str:
+    if not simulation or simulation.get("return_pct") is None:
+        return "Simulation: none published yet."
+    notes = []
+    if simulation.get("start") and simulation.get("end"):
+        notes.append(f"{simulation['start']} → {simulation['end']}")
+    if fund_bots is not None:
+        notes.append(f"{simulation.get('fund_bots_covered', 0)} of its {fund_bots} bots, weighted")
+    if simulation.get("synthetic"):
+        notes.append("synthetic prices")
+    drawdown = simulation.get("max_drawdown_pct")
+    trades = simulation.get("trades")
+    detail = " (" + ", ".join(notes) + ")" if notes else ""
+    return (
+        f"Reference simulation{detail}: {formatting.percent(simulation['return_pct'])}"
+        + (f", max drawdown {formatting.percent(drawdown, signed=False)}" if drawdown is not None else "")
+        + (f", {formatting.number(trades, 0)} trades" if trades is not None else "")
+    )
+
+
 def _track_record_lines(ctx: Ctx, record: dict | None) -> list[str]:
-    """Published performance (shape from the reports/simulation services); nothing is computed here."""
+    """The figures of bots.selectors.bot_track_record / funds.selectors.fund_track_record, as they are: live and
+    dry-run apart, the simulation labelled as one, and "none yet" where there is no data. Nothing computed here."""
     if not record:
-        return ["Track record: not published yet."]
-    lines = []
-    if "return_pct" in record:
-        lines.append(f"Track record: {formatting.percent(record['return_pct'])} over {record.get('period', '—')}")
-    if "simulation_return_pct" in record:
-        lines.append(
-            f"Simulation: {formatting.percent(record['simulation_return_pct'])}, max drawdown "
-            f"{formatting.percent(record.get('simulation_max_drawdown_pct'), signed=False)}"
-        )
-    return lines or ["Track record: not published yet."]
+        return ["Track record: not available on this server."]
+    fund_bots = record.get("fund_bot_count")
+    parts = [_record_part_line(label, record.get(kind) or {}, fund_bots=fund_bots) for kind, label in RECORD_KINDS]
+    parts = [line for line in parts if line]
+    period = record.get("period") or "the last days"
+    lines = [f"Track record, {period} (realised after fees, every subscriber's bot pooled):", *parts] if parts else [
+        f"Track record: none yet — no dry-run or live results in {period}."]
+    lines.append(_simulation_line(record.get("simulation"), fund_bots=fund_bots))
+    if parts or record.get("simulation"):
+        lines.append("Past results, simulated or real, do not promise future ones.")
+    return lines
 
 
 def fund_card(ctx: Ctx, fund_id: int, note: str = "") -> Screen:
-    from funds.selectors import fund_get, fund_subscription_current_for_user
+    from funds.selectors import fund_get, fund_subscription_current_for_user, funds_track_record_attach
 
-    fund = fund_get(fund_id=fund_id)
+    fund = funds_track_record_attach([fund_get(fund_id=fund_id)])[0]
     current = fund_subscription_current_for_user(user=ctx.user, fund=fund)
     bots = [f"  {formatting.percent(fb.weight, ratio=True, signed=False, places=0)} {fb.bot.name}" for fb in
             fund.fund_bots.all()]
-    stats = optional.lookup("funds.selectors:fund_track_record")
     lines = [note] if note else []
     lines += [
         fund.description,
@@ -107,7 +154,7 @@ def fund_card(ctx: Ctx, fund_id: int, note: str = "") -> Screen:
         f"Subscribers: {formatting.number(fund.subscriber_count, 0)}",
         "Bots:",
         *bots,
-        *_track_record_lines(ctx, stats(fund_id=fund.pk) if stats else None),
+        *_track_record_lines(ctx, fund.track_record),
     ]
     rows: list[list[Button]] = []
     if current is None:
@@ -189,11 +236,15 @@ def fund_unsubscribe(ctx: Ctx, fund_subscription_id: int) -> Screen:
 
 
 def bot_list(ctx: Ctx, kind: str) -> Screen:
-    from bots.selectors import bot_catalog_list
+    from bots.selectors import bot_catalog_list, bots_track_record_attach
 
-    bots = list(bot_catalog_list(kind=kind))
+    bots = bots_track_record_attach(bot_catalog_list(kind=kind))
     label = dict(KINDS).get(kind, "Bots")
-    lines = [f"• {bot.name} — {bot.description}" for bot in bots]
+    lines = [
+        f"• {bot.name} — {bot.description} ({formatting.number(bot.subscriber_count, 0)} subscribers, "
+        f"{_headline(bot.track_record)})"
+        for bot in bots
+    ]
     rows = [[ctx.button(bot.name, "cbc", bot.pk)] for bot in bots]
     rows.append([_hub_button(ctx), menu_button(ctx)])
     return Screen(title=label, text="\n".join(lines) or "None in the catalog right now.", rows=rows)
@@ -205,20 +256,17 @@ def bot_list_action(ctx: Ctx, kind: str) -> Screen:
 
 
 def catalog_bot_card(ctx: Ctx, bot_id: int, note: str = "") -> Screen:
-    from bots.selectors import bot_get_listed
+    from bots.selectors import bot_get_listed, bots_track_record_attach
 
-    bot = bot_get_listed(bot_id=bot_id)
-    stats = optional.lookup("bots.selectors:bot_track_record")
-    subscribers = getattr(bot, "subscriber_count", None)
+    bot = bots_track_record_attach([bot_get_listed(bot_id=bot_id)])[0]
     lines = [note] if note else []
     lines += [
         bot.description,
         f"Kind: {bot.get_kind_display()} · version {bot.version}",
         "Fee: included in the funds that contain it; free on its own while payments are off.",
+        f"Subscribers: {formatting.number(bot.subscriber_count, 0)}",
+        *_track_record_lines(ctx, bot.track_record),
     ]
-    if subscribers is not None:
-        lines.append(f"Subscribers: {formatting.number(subscribers, 0)}")
-    lines += _track_record_lines(ctx, stats(bot_id=bot.pk) if stats else None)
     return Screen(
         title=bot.name,
         text="\n".join(line for line in lines if line),

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from bots.models import Bot, BotEvent, BotRun, BotRuntime, Order, SubscribedBot, SubscriptionStatus, Trade
 from bots.runtime import bot_start, bot_stop
+from bots.services import bot_run_publish_reference
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInline, service_action
 from core.errors import ApplicationError
 
@@ -98,8 +99,16 @@ class SubscribedBotAdmin(admin.ModelAdmin):
 
 @admin.register(BotRun)
 class BotRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "subscribed_bot", "run_type", "status", "progress", "started_at", "finished_at")
-    list_filter = ("run_type", "status")
+    list_display = ("id", "subscribed_bot", "run_type", "status", "progress", "is_reference", "started_at",
+                    "finished_at")
+    list_filter = ("run_type", "status", "is_reference")
+    # The catalog shows each bot's latest published simulation (bots.selectors.bot_track_record).
+    actions = [
+        service_action("Publish as the bot's reference simulation",
+                       lambda request, run: bot_run_publish_reference(run_id=run.pk)),
+        service_action("Withdraw as reference simulation",
+                       lambda request, run: bot_run_publish_reference(run_id=run.pk, published=False)),
+    ]
     search_fields = ("subscribed_bot__user__username", "subscribed_bot__bot__name")
     list_select_related = ("subscribed_bot__user", "subscribed_bot__bot")
     date_hierarchy = "created_at"

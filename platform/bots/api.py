@@ -17,14 +17,14 @@ class CatalogFilter(Schema):
     kind: str | None = NinjaField(None, max_length=16, description="automated, manual or indicator")
 
 
-@router.get("/catalog", response=list[BotOut], summary="Bots you can subscribe to")
+@router.get("/catalog", response=list[BotOut], summary="Bots you can subscribe to, with subscribers and track record")
 def catalog_list(request: HttpRequest, filters: Query[CatalogFilter]):
-    return list(selectors.bot_catalog_list(kind=filters.kind))
+    return selectors.bots_track_record_attach(selectors.bot_catalog_list(kind=filters.kind))
 
 
 @router.get("/catalog/{bot_id}", response=BotOut, summary="One catalog bot")
 def catalog_get(request: HttpRequest, bot_id: ObjectId):
-    return selectors.bot_get_listed(bot_id=bot_id)
+    return selectors.bots_track_record_attach([selectors.bot_get_listed(bot_id=bot_id)])[0]
 
 
 @router.post("/catalog/{bot_id}/subscribe", response={201: SubscribedBotOut}, summary="Subscribe to a bot")

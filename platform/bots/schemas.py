@@ -1,12 +1,48 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ninja import Field, Schema
 
 from bots.selectors import subscribed_bot_effective_settings
 from users.schemas import StrictIn
+
+
+class RunTypeRecordOut(Schema):
+    """Realised results of one run type (live or dry-run; never mixed) over the track record's period."""
+
+    return_pct: Decimal | None = Field(
+        description="realised profit after fees of the trades closed in the period, over the capital the bots "
+        "started with, in percent (every subscriber's instance pooled); null without data or when withheld"
+    )
+    bot_count: int = Field(description="subscribed bot instances the figure is based on")
+    trade_count: int | None = Field(description="trades closed in the period (null when withheld)")
+    withheld: bool = Field(description="too few accounts ran it to publish a figure without revealing one "
+                                       "person's result")
+    fund_bots_covered: int | None = Field(None, description="funds only: how many of the fund's bots have a figure")
+
+
+class SimulationRecordOut(Schema):
+    """The reference simulation operators published (a simulation: not a track record)."""
+
+    return_pct: Decimal | None
+    max_drawdown_pct: Decimal | None = Field(description="funds: the bots' own drawdowns, weight-averaged")
+    trades: int | None
+    start: str | None = Field(description="first day simulated (YYYY-MM-DD); funds: null when the bots' differ")
+    end: str | None
+    synthetic: bool = Field(description="simulated on generated (synthetic) prices, not market history")
+    fund_bots_covered: int | None = Field(None, description="funds only: how many of the fund's bots have one")
+
+
+class TrackRecordOut(Schema):
+    period_days: int
+    since: datetime
+    live: RunTypeRecordOut
+    dry_run: RunTypeRecordOut
+    simulation: SimulationRecordOut | None
+    fund_bot_count: int | None = Field(None, description="funds only: the number of bots in the fund")
 
 
 class BotOut(Schema):
@@ -18,6 +54,8 @@ class BotOut(Schema):
     strategy: str
     description: str
     default_setting: dict[str, Any]
+    subscriber_count: int = Field(description="accounts with an active instance of this bot")
+    track_record: TrackRecordOut
 
 
 class BotBriefOut(Schema):

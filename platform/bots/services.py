@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bots.models import Bot, BotKind, BotState, RunType, SubscribedBot, SubscriptionStatus
+from bots.models import Bot, BotKind, BotRun, BotState, RunStatus, RunType, SubscribedBot, SubscriptionStatus
 from bots.selectors import CURRENT_STATUSES, bot_get_listed, subscribed_bot_get_for_user
 from core.errors import Conflict, NotFound, ValidationError
 from users.models import User
@@ -167,3 +167,31 @@ def _require_live_allowed(user: User, subscribed_bot: SubscribedBot, *, valid: s
             "Check it again before going live.",
             field="exchange_setting_id",
         )
+
+
+@transaction.atomic
+def bot_run_publish_reference(*, run_id: int, published: bool = True) -> BotRun:
+    """Operator: publish a finished simulation run as its bot's reference result (or withdraw it).
+
+    The catalog shows each bot's latest published simulation, labelled as a simulation (and as synthetic
+    data when it ran on generated prices) — never as track record. Dry-run and live runs cannot be
+    published: their results enter the track record on their own. Publishing twice is harmless.
+    """
+    run = BotRun.objects.select_for_update().select_related("subscribed_bot__bot").filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("No such run.")
+    if published:
+        if run.run_type != RunType.SIMULATION:
+            raise Conflict(
+                f"Run #{run.pk} is a {run.get_run_type_display().lower()} run: only simulations can be published; "
+                "dry-run and live results count in the track record by themselves."
+            )
+        if run.status != RunStatus.FINISHED:
+            raise Conflict(f"Simulation #{run.pk} is {run.get_status_display().lower()}: only finished ones can be "
+                           "published.")
+        if not run.metrics:
+            raise Conflict(f"Simulation #{run.pk} has no results to publish.")
+    if run.is_reference != published:
+        run.is_reference = published
+        run.save(update_fields=["is_reference", "updated_at"])
+    return run

@@ -14,7 +14,7 @@ router = Router(tags=["funds"])
 
 @router.get("", response=list[FundOut], summary="Funds open for subscription")
 def fund_list(request: HttpRequest):
-    return list(selectors.fund_list_open())
+    return selectors.funds_track_record_attach(selectors.fund_list_open())
 
 
 @router.get("/subscriptions", response=list[FundSubscriptionOut], summary="Your fund subscriptions")
@@ -39,7 +39,7 @@ def subscription_resume(request: HttpRequest, subscription_id: ObjectId):
 
 @router.get("/{fund_id}", response=FundOut, summary="One fund")
 def fund_get(request: HttpRequest, fund_id: ObjectId):
-    return selectors.fund_get(fund_id=fund_id)
+    return selectors.funds_track_record_attach([selectors.fund_get(fund_id=fund_id)])[0]
 
 
 @router.post("/{fund_id}/subscribe", response={201: FundSubscriptionOut}, summary="Subscribe to a fund")

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ninja import Schema
+from ninja import Field, Schema
+
+from bots.schemas import TrackRecordOut
 
 
 class FundBotOut(Schema):
@@ -33,6 +35,7 @@ class FundOut(Schema):
     requires_approval: bool
     subscriber_count: int
     bots: list[FundBotOut]
+    track_record: TrackRecordOut = Field(description="its bots' figures weight-averaged by the fund's weights")
 
     @staticmethod
     def resolve_bots(obj) -> list:
