@@ -48,6 +48,12 @@ def session_open(actor: Actor) -> Ctx:
 
     _journeys_loaded()
     identity = chat_identity_get(surface=actor.surface, external_user_id=actor.external_user_id, team_id=actor.team_id)
+    if identity is not None and not identity.notifications_enabled:
+        from notifications.services import notification_identity_reachable
+
+        # The person wrote to us, so the chat works again (e.g. the bot was blocked, then unblocked):
+        # notifications switched off as "unreachable" resume; a chat they muted stays muted.
+        notification_identity_reachable(identity=identity)
     return Ctx(actor=actor, identity=identity, user=identity.user if identity is not None else None)
 
 

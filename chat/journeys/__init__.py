@@ -6,6 +6,7 @@ from chat.journeys import (  # noqa: F401
     keys,
     menu,
     mybots,
+    notifications,
     orders,
     reports,
     settings_editor,

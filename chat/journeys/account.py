@@ -1,4 +1,5 @@
-"""Account: e-mail, time zone, linking a second chat (Telegram ↔ Slack) with a one-time code."""
+"""Account: e-mail, time zone, linking a second chat (Telegram ↔ Slack) with a one-time code; the ways into
+notification preferences (chat.journeys.notifications) and API tokens (chat.journeys.tokens)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def account_screen(ctx: Ctx, note: str = "") -> Screen:
     rows = [
         [ctx.button("Change e-mail" if user.email else "Add e-mail", "em"), ctx.button("Time zone", "tz")],
         [ctx.button("Link another chat", "lk"), ctx.button("I have a link code", "lr")],
+        [ctx.button("Notifications", "ntf")],
     ]
     if user.email:
         rows.insert(1, [ctx.button("Remove e-mail", "emx", style="danger")])

@@ -239,11 +239,15 @@ def _permanent(row: OutboxMessage, error: Permanent) -> OutboxMessage:
 
 def _identity_unreachable(identity_id: int, *, reason: str) -> None:
     """The chat is gone (bot blocked, channel not found): stop sending there until the user is back."""
+    from notifications.services import KEPT_OFF, OFF_UNREACHABLE
     from users.models import ChatIdentity
 
     now = timezone.now()
     with transaction.atomic():
-        ChatIdentity.objects.filter(pk=identity_id).update(notifications_enabled=False, updated_at=now)
+        # A chat the user had muted stays muted: only "unreachable" comes back on when they write again.
+        ChatIdentity.objects.filter(pk=identity_id).exclude(notifications_off_reason__in=KEPT_OFF).update(
+            notifications_enabled=False, notifications_off_reason=OFF_UNREACHABLE, updated_at=now
+        )
         cancelled = OutboxMessage.objects.filter(identity_id=identity_id, status=OutboxStatus.PENDING).update(
             status=OutboxStatus.CANCELLED, last_error=f"chat unreachable: {reason}"[:500], updated_at=now
         )

@@ -25,6 +25,8 @@ class DestinationOut(Schema):
     enabled: bool = Field(description="notifications go to this destination")
     available: bool = Field(description="this server can deliver there now")
     identity_id: int | None = Field(None, description="the linked chat; null for e-mail")
+    off_reason: str = Field("", description="why a chat is off: user (muted), operator, or unreachable (the bot "
+                                            "was blocked; it comes back when you write to it again)")
 
 
 class NotificationPreferencesOut(Schema):

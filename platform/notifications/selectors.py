@@ -41,6 +41,7 @@ class Destination:
     enabled: bool
     available: bool  # the server can deliver there now (surface configured, address known)
     identity_id: int | None = None
+    off_reason: str = ""  # chats: "user" (muted), "operator", "unreachable" (comes back when the user writes)
 
 
 @dataclass
@@ -94,6 +95,7 @@ def notification_destinations_for_user(*, user: User) -> list[Destination]:
             enabled=identity.notifications_enabled,
             available=channel_configured(identity.surface) and bool(chat_address(identity)),
             identity_id=identity.pk,
+            off_reason="" if identity.notifications_enabled else identity.notifications_off_reason,
         )
         for identity in ChatIdentity.objects.filter(user=user, surface__in=PUSH_SURFACES).order_by("id")
     ]

@@ -35,6 +35,12 @@ from users.models import ChatIdentity, User
 
 logger = logging.getLogger(__name__)
 
+# ChatIdentity.notifications_off_reason values. Only a chat switched off as unreachable comes back by itself.
+OFF_BY_USER = "user"
+OFF_BY_OPERATOR = "operator"
+OFF_UNREACHABLE = "unreachable"
+KEPT_OFF = (OFF_BY_USER, OFF_BY_OPERATOR)
+
 DISPATCH_CHUNK = 10  # message ids per delivery task (≤ 10 × the 15 s send timeout, well inside the task limit)
 TITLE_MAX = 200
 TEXT_MAX = 3500  # fits one Telegram message and one Slack section with room for the title
@@ -260,9 +266,11 @@ def notification_destination_set(*, user: User, identity_id: int, enabled: bool)
     )
     if identity is None or identity.surface not in selectors.PUSH_SURFACES:
         raise NotFound("No such linked chat.")
-    if identity.notifications_enabled != enabled:
+    reason = "" if enabled else OFF_BY_USER
+    if identity.notifications_enabled != enabled or identity.notifications_off_reason != reason:
         identity.notifications_enabled = enabled
-        identity.save(update_fields=["notifications_enabled", "updated_at"])
+        identity.notifications_off_reason = reason
+        identity.save(update_fields=["notifications_enabled", "notifications_off_reason", "updated_at"])
     if not enabled:
         _cancel_pending_for_identity(identity.pk, reason="notifications to this chat were switched off")
     return identity
@@ -272,13 +280,17 @@ def notification_identity_reachable(*, identity: ChatIdentity) -> bool:
     """The user wrote to the bot again: notifications to this chat resume if a delivery error had switched
     them off (Telegram: the bot was blocked, then unblocked). Returns True when it switched them on.
 
-    For the chat adapters' session middleware; cheap when nothing changes (no write)."""
-    if identity.notifications_enabled or not identity.pk:
+    A chat the user muted (or an operator switched off) stays off. Called by chat.engine.session_open for
+    every update; cheap when nothing changes (no query at all)."""
+    if identity.notifications_enabled or not identity.pk or identity.notifications_off_reason in KEPT_OFF:
         return False
-    updated = ChatIdentity.objects.filter(pk=identity.pk, notifications_enabled=False).update(
-        notifications_enabled=True, updated_at=timezone.now()
+    updated = (
+        ChatIdentity.objects.filter(pk=identity.pk, notifications_enabled=False)
+        .exclude(notifications_off_reason__in=KEPT_OFF)
+        .update(notifications_enabled=True, notifications_off_reason="", updated_at=timezone.now())
     )
-    identity.notifications_enabled = True
+    if updated:
+        identity.notifications_enabled, identity.notifications_off_reason = True, ""
     return bool(updated)
 
 

@@ -15,7 +15,8 @@ class ChatIdentityInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ("surface", "team_id", "external_user_id", "username", "chat_id", "notifications_enabled", "created_at")
-    readonly_fields = ("surface", "team_id", "external_user_id", "username", "chat_id", "created_at")
+    # Switched on/off on the identity's own page, which records that an operator did it.
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -61,11 +62,18 @@ class ChatIdentityAdmin(admin.ModelAdmin):
     list_filter = ("surface", "notifications_enabled")
     search_fields = ("username", "external_user_id", "team_id", "user__username", "user__email")
     list_select_related = ("user",)
-    readonly_fields = ("user", "surface", "team_id", "external_user_id", "chat_id", "username", "created_at")
+    readonly_fields = ("user", "surface", "team_id", "external_user_id", "chat_id", "username", "created_at",
+                       "notifications_off_reason")
     fields = (*readonly_fields, "notifications_enabled")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # identities come from chat; linking goes through link codes
+
+    def save_model(self, request: HttpRequest, obj: ChatIdentity, form, change: bool) -> None:
+        if "notifications_enabled" in form.changed_data:
+            # An operator's "off" stays off when the user writes again (unlike a chat found unreachable).
+            obj.notifications_off_reason = "" if obj.notifications_enabled else "operator"
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(LinkCode)

@@ -59,6 +59,9 @@ class ChatIdentity(TimeStampedModel):
     chat_id = models.CharField(max_length=64, blank=True, default="")
     username = models.CharField(max_length=150, blank=True, default="")
     notifications_enabled = models.BooleanField(default=True)
+    # Why notifications_enabled is off: "user" (muted from chat or the API; stays off), "operator" (admin),
+    # "unreachable" (delivery found the chat gone — bot blocked; back on when the user writes again), "".
+    notifications_off_reason = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         db_table = "chat_identity"

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 JOURNEY = ["« Menu", "Funds & bots", "Funds", "{fund}", "Subscribe", "Yes, subscribe", "My bots", "Parity Bot",
            "Run type", "Simulation", "SETTINGS", "Fast SMA", "+1", "« Settings", "« Bot", "« My bots", "« Menu",
-           "Account", "Time zone", "Europe/Berlin", "« Menu", "Help"]
+           "Account", "Time zone", "Europe/Berlin", "Notifications", "Events in this app", "✓ Bot started",
+           "« Notifications", "Mute this chat", "Unmute this chat", "« Account", "« Menu", "Help"]
 
 
 def _steps(fund_name: str) -> list[str]:

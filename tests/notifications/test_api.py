@@ -31,7 +31,7 @@ def test_get_shows_every_event_with_default_channels_and_the_destinations(telegr
     assert critical == {"bot_error", "order_attention"}
     assert body["destinations"][0] == {
         "channel": "telegram", "label": f"Telegram @{identities['telegram'].username}", "enabled": True,
-        "available": True, "identity_id": identities["telegram"].pk,
+        "available": True, "identity_id": identities["telegram"].pk, "off_reason": "",
     }
     assert body["destinations"][-1]["channel"] == "email"
 

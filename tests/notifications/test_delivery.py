@@ -144,7 +144,8 @@ def test_blocked_bot_fails_the_message_and_switches_the_chat_off(telegram_api, d
 
     first = _deliver(first)
     assert first.status == OutboxStatus.FAILED and "403" in first.last_error
-    assert ChatIdentity.objects.get(pk=identities["telegram"].pk).notifications_enabled is False
+    identity = ChatIdentity.objects.get(pk=identities["telegram"].pk)
+    assert (identity.notifications_enabled, identity.notifications_off_reason) == (False, "unreachable")
     second.refresh_from_db()
     assert second.status == OutboxStatus.CANCELLED
     assert list(_enqueue(user, "c").messages.all()) == []

@@ -170,6 +170,26 @@ def test_writing_to_the_bot_again_turns_a_blocked_chat_back_on() -> None:
     assert services.notification_identity_reachable(identity=identity) is False
 
 
+@pytest.mark.parametrize("reason", ["user", "operator"])
+def test_writing_again_does_not_unmute_a_chat_someone_switched_off(reason: str) -> None:
+    identity = ChatIdentityFactory(notifications_enabled=False, notifications_off_reason=reason)
+    assert services.notification_identity_reachable(identity=identity) is False
+    identity.refresh_from_db()
+    assert (identity.notifications_enabled, identity.notifications_off_reason) == (False, reason)
+
+
+def test_muting_a_chat_records_that_the_user_did_it() -> None:
+    identity = ChatIdentityFactory()
+    services.notification_destination_set(user=identity.user, identity_id=identity.pk, enabled=False)
+    identity.refresh_from_db()
+    assert (identity.notifications_enabled, identity.notifications_off_reason) == (False, "user")
+    destination = selectors.notification_preferences_get(user=identity.user).destinations[0]
+    assert (destination.enabled, destination.off_reason) == (False, "user")
+    services.notification_destination_set(user=identity.user, identity_id=identity.pk, enabled=True)
+    identity.refresh_from_db()
+    assert (identity.notifications_enabled, identity.notifications_off_reason) == (True, "")
+
+
 # --- hooks ------------------------------------------------------------------------------------------------
 
 
