@@ -209,8 +209,17 @@ def test_stop_can_keep_the_position_and_the_next_start_takes_it_over() -> None:
     assert "position was kept" in BotEvent.objects.filter(kind=BotEventKind.STOPPED).get().message
 
     bot_start(user=subscribed.user, subscribed_bot_id=subscribed.pk)
+    bot_start_finish(subscribed_bot_id=subscribed.pk)
     runtime = BotRuntime.objects.get(subscribed_bot=subscribed)
     assert runtime.open_trade_id == open_trade.pk and runtime.position_side == open_trade.side
+    assert runtime.position_target == (1.0 if open_trade.side == "long" else -1.0)
+    # The new run manages it: its STOP closes the trade, whose P&L includes the entry fee of the first run.
+    bot_stop(user=subscribed.user, subscribed_bot_id=subscribed.pk, close_position=True)
+    BotRuntime.objects.filter(pk=runtime.pk).update(equity=runtime.balance)  # marked at the entry price
+    bot_stop_finish(subscribed_bot_id=subscribed.pk)
+    closed = Trade.objects.get(pk=open_trade.pk)
+    assert not closed.is_open and closed.exit_price == closed.entry_price
+    assert closed.realized_pnl == -closed.fee  # no price move: the two fees are the loss
 
 
 def test_stop_finish_is_idempotent() -> None:

@@ -183,7 +183,8 @@ def runtime_reset_for_run(
         "position_entry_price": kept.entry_price if kept else None, "open_trade": kept,
         "starting_equity": 0, "equity": 0, "peak_equity": 0, "realized_pnl": 0, "fees": 0, "trade_count": 0,
         "consecutive_stop_losses": 0, "cooldown_until": None, "day": None, "day_start_equity": 0,
-        "paused_until": None, "stop_close_position": None, "failed_ticks": 0,
+        "paused_until": None, "stop_close_position": None, "failed_ticks": 0, "pending_actions": [],
+        "balance": 0, "trade_book": {},
     }
     runtime, _ = BotRuntime.objects.update_or_create(subscribed_bot=subscribed_bot, defaults=values)
     return runtime
@@ -218,6 +219,8 @@ def bot_start_finish(*, subscribed_bot_id: int) -> SubscribedBot | None:
         now = timezone.now()
         runtime.starting_equity = runtime.equity = runtime.peak_equity = starting_equity
         runtime.day, runtime.day_start_equity = now.date(), starting_equity
+        if runtime.open_trade_id:
+            _take_over_kept_position(runtime, run)
         runtime.save()
         run.status, run.started_at = RunStatus.RUNNING, now
         run.parameters = {**run.parameters, "starting_equity": str(starting_equity)}
@@ -232,6 +235,20 @@ def bot_start_finish(*, subscribed_bot_id: int) -> SubscribedBot | None:
             data={"run_type": run.run_type, "starting_equity": str(starting_equity)},
         )
     return subscribed_bot
+
+
+def _take_over_kept_position(runtime: BotRuntime, run: BotRun) -> None:
+    """The position kept at the last STOP becomes this run's: its running sums start from this run's balance
+    (as if its entry fee had been paid from it, so the trade's P&L stays whole), its target is the bot's size."""
+    from trading.runtime.book import TradeSums
+
+    trade = runtime.open_trade
+    size = float((run.setting_snapshot or {}).get("size_pct", 100)) / 100
+    runtime.position_target = size if trade.side == "long" else -size
+    runtime.trade_book = TradeSums(
+        balance_before=runtime.balance + trade.fee, entry_cost=(trade.entry_price or 0) * trade.amount,
+        amount=trade.amount, fees=trade.fee, max_amount=trade.amount,
+    ).as_json()
 
 
 def _fail_start(subscribed_bot: SubscribedBot, run: BotRun, message: str) -> None:

@@ -233,6 +233,9 @@ def _book(outcomes: list[_Outcome]) -> None:
         if outcome.fills:
             writer.book_fills(row, outcome.fills, outcome.book)
             row.equity = outcome.book.equity(D(outcome.fills[-1][1].average))
+            stop = _after_closes(row, outcome, now)
+            if stop:
+                writer.stops[row.subscribed_bot_id] = stop
         row.pending_actions = row.pending_actions[outcome.done:]
         changed.append(row)
         for text in (outcome.notice, outcome.error):
@@ -241,8 +244,27 @@ def _book(outcomes: list[_Outcome]) -> None:
                                         kind=BotEventKind.ERROR, message=f"{row.bot_name}: {text}"))
         if outcome.error:
             errors[row.subscribed_bot_id] = f"Stopped: {outcome.error}"
-    writer.flush([])
-    runtime_bulk_update(changed, ("pending_actions", "equity"))
+    writer.flush([])  # also moves bots a protection stopped to `stopping` and sends their STOP finish
+    runtime_bulk_update(changed, ("pending_actions", "equity", "consecutive_stop_losses", "cooldown_until"))
     if errors:
         _set_state(errors, BotState.ERROR, now)
     bot_events_record_many(events)
+
+
+def _after_closes(row: BotRow, outcome: _Outcome, now: Any) -> str:
+    """Stop-loss streak and cooldown for the trades these live fills closed; the stop reason, if any."""
+    from trading.runtime.engine import guard_from
+    from trading.runtime.protections import protections_on_trade_closed
+
+    guard = guard_from(row)
+    reason = ""
+    for planned, _ in outcome.fills:
+        fill = planned.fill
+        if fill is None or not fill.closed_trade:
+            continue
+        verdict = protections_on_trade_closed(row.profile().protection, guard, closed_at=now, pnl=fill.trade_pnl,
+                                              exit_reason=fill.purpose)
+        if verdict.stop and not reason:
+            reason = verdict.reason
+    row.consecutive_stop_losses, row.cooldown_until = guard.consecutive_stop_losses, guard.cooldown_until
+    return reason
