@@ -40,6 +40,10 @@ class Screen:
 
     `poll` is a payload the renderer re-runs every few seconds, editing the message in place, until a
     screen without `poll` comes back (simulation progress).
+
+    `ephemeral`: the screen shows a secret once (a new API token). Surfaces keep it out of the chat's history:
+    Telegram deletes the message when the user is done (or after a while), Slack shows it only to the user
+    (ephemerally, or in the modal the form was filled in) and never posts it to the DM or the App Home.
     """
 
     text: str
@@ -47,6 +51,7 @@ class Screen:
     rows: list[list[Button]] = field(default_factory=list)
     image: Image | None = None
     poll: str = ""
+    ephemeral: bool = False
 
     def buttons(self) -> list[Button]:
         return [button for row in self.rows for button in row]
@@ -87,6 +92,7 @@ class Reply:
     - `delete_input`: delete the user's message that carried this input (it held a secret).
     - `field_errors`: a modal submission failed on these fields; the modal stays open.
     - `extra`: further messages after `screen` (e.g. a chart).
+    - `delete_origin`: delete the pressed message (it showed a secret) and show `screen` as a new one.
     """
 
     screen: Screen | None = None
@@ -96,6 +102,7 @@ class Reply:
     delete_input: bool = False
     field_errors: dict[str, str] = field(default_factory=dict)
     extra: list[Screen] = field(default_factory=list)
+    delete_origin: bool = False
 
     @property
     def is_empty(self) -> bool:

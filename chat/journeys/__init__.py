@@ -11,6 +11,7 @@ from chat.journeys import (  # noqa: F401
     reports,
     settings_editor,
     simulation,
+    tokens,
 )
 
 # Journeys other parts of the platform add (registered with chat.registry), imported when they exist.

@@ -47,7 +47,7 @@ def account_screen(ctx: Ctx, note: str = "") -> Screen:
     rows = [
         [ctx.button("Change e-mail" if user.email else "Add e-mail", "em"), ctx.button("Time zone", "tz")],
         [ctx.button("Link another chat", "lk"), ctx.button("I have a link code", "lr")],
-        [ctx.button("Notifications", "ntf")],
+        [ctx.button("Notifications", "ntf"), ctx.button("API tokens", "atl")],
     ]
     if user.email:
         rows.insert(1, [ctx.button("Remove e-mail", "emx", style="danger")])

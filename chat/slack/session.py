@@ -73,15 +73,19 @@ def show(client: WebClient, ctx: Ctx, reply: Reply, *, respond: Respond | None, 
     if reply.form is not None and trigger_id:
         client.views_open(trigger_id=trigger_id, view=form_modal(reply.form))
         return
+    if reply.delete_origin and respond is not None:
+        respond(delete_original=True)
+        edit = False
     screen = reply.screen
+    if screen is not None and screen.ephemeral:
+        _show_ephemeral(client, ctx, screen, respond=respond)
+        return
     if screen is not None and screen.image is not None:
         # Images go to the DM as a file upload, then the screen as a message.
         _upload_image(client, ctx.actor.chat_id or ctx.actor.external_user_id, screen)
         screen = Screen(text=screen.text, title=screen.title, rows=screen.rows, poll=screen.poll)
-    if reply.alert and respond is not None:
-        respond(text=reply.alert, response_type="ephemeral", replace_original=False)
-    elif reply.alert:
-        client.chat_postMessage(channel=ctx.actor.chat_id or ctx.actor.external_user_id, text=reply.alert)
+    if reply.alert:
+        _show_alert(client, ctx, reply.alert, respond=respond)
     if screen is None:
         return
     if screen.poll:
@@ -97,6 +101,25 @@ def show(client: WebClient, ctx: Ctx, reply: Reply, *, respond: Respond | None, 
         post_screen(client, ctx, screen)
     for extra in reply.extra:
         post_screen(client, ctx, extra)
+
+
+def _show_alert(client: WebClient, ctx: Ctx, alert: str, *, respond: Respond | None) -> None:
+    if respond is not None:
+        respond(text=alert, response_type="ephemeral", replace_original=False)
+    else:
+        client.chat_postMessage(channel=ctx.actor.chat_id or ctx.actor.external_user_id, text=alert)
+
+
+def _show_ephemeral(client: WebClient, ctx: Ctx, screen: Screen, *, respond: Respond | None) -> None:
+    """A screen with a secret shown once: only to this user, never into the DM's history or the App Home."""
+    if respond is not None:
+        respond(**screen_message_kwargs(screen), response_type="ephemeral", replace_original=False)
+        return
+    try:
+        client.chat_postEphemeral(channel=ctx.actor.chat_id or ctx.actor.external_user_id,
+                                  user=ctx.actor.external_user_id, **screen_message_kwargs(screen))
+    except SlackApiError:
+        logger.exception("posting an ephemeral screen to Slack failed")
 
 
 def _poll(client: WebClient, actor: Actor, channel: str, ts: str, payload: str) -> None:

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+# A screen with a secret shown once (Screen.ephemeral) is deleted when the user presses its button, or after
+# this long at the latest (Telegram lets a bot delete its own messages for 48 hours).
+EPHEMERAL_DELETE_AFTER_SECONDS = 15 * 60
 
 
 def keyboard(screen: Screen) -> InlineKeyboardMarkup | None:
@@ -87,10 +90,12 @@ async def deliver(bot: Bot, chat_id: int | str, reply: Reply, *, origin: Message
     """Show a core reply: edit `origin` (the pressed message) when the reply says so, else send."""
     shown: Message | None = None
     if reply.screen is not None:
-        if reply.edit and origin is not None:
+        if reply.edit and origin is not None and not reply.screen.ephemeral:
             shown = await edit_screen(bot, origin, reply.screen)
         else:
             shown = await send_screen(bot, chat_id, reply.screen)
+        if reply.screen.ephemeral:
+            spawn(_delete_later(bot, chat_id, shown.message_id))
     elif reply.alert and origin is None:
         shown = await bot.send_message(chat_id=chat_id, text=html.escape(reply.alert, quote=False), parse_mode="HTML")
     for extra in reply.extra:
@@ -103,6 +108,14 @@ async def delete_quietly(bot: Bot, chat_id: int | str, message_id: int) -> None:
         await bot.delete_message(chat_id=chat_id, message_id=message_id)
     except TelegramBadRequest:
         logger.warning("could not delete a message that may hold a secret (chat %s)", chat_id)
+
+
+async def _delete_later(bot: Bot, chat_id: int | str, message_id: int) -> None:
+    await asyncio.sleep(EPHEMERAL_DELETE_AFTER_SECONDS)
+    try:
+        await bot.delete_message(chat_id=chat_id, message_id=message_id)
+    except Exception:  # noqa: BLE001 - already deleted by the user's "Done", or the bot's session is closed
+        logger.debug("ephemeral message %s in chat %s was already gone", message_id, chat_id)
 
 
 def spawn(coroutine: Any) -> asyncio.Task:

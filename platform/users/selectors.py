@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.errors import NotFound
 from users.models import ApiToken, ChatIdentity, User
 from users.tokens import api_token_hash
 
@@ -56,5 +57,13 @@ def api_token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at", "-id")
 
 
-def api_token_get_for_user(*, user: User, token_id: int) -> ApiToken | None:
-    return ApiToken.objects.filter(user=user, pk=token_id).first()
+def api_token_get_for_user(*, user: User, token_id: int) -> ApiToken:
+    """One of the user's live tokens. Another user's, a revoked or a missing id is NotFound."""
+    try:
+        pk = int(token_id)
+    except (TypeError, ValueError, OverflowError):
+        pk = 0
+    token = ApiToken.objects.filter(user=user, pk=pk, revoked_at__isnull=True).first() if 0 < pk < 2**63 else None
+    if token is None:
+        raise NotFound("No such API token.")
+    return token

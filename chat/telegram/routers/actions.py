@@ -14,7 +14,7 @@ from chat import engine
 from chat.context import Actor, Ctx
 from chat.screens import Reply
 from chat.telegram.callbacks import Act
-from chat.telegram.render import deliver, edit_screen, spawn
+from chat.telegram.render import delete_quietly, deliver, edit_screen, spawn
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ async def _answer(query: CallbackQuery, reply: Reply) -> None:
     origin = query.message if isinstance(query.message, Message) else None
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
     if isinstance(query.message, InaccessibleMessage):
+        origin = None
+    if reply.delete_origin and origin is not None:
+        # The pressed message showed a secret (a new API token): remove it rather than keep it edited.
+        await delete_quietly(query.bot, chat_id, origin.message_id)
         origin = None
     shown = await deliver(query.bot, chat_id, reply, origin=origin)
     if reply.screen is not None and reply.screen.poll and shown is not None:

@@ -1,6 +1,7 @@
 """A submitted form modal. The modal is acked at once as "working…" (a key check with the exchange can
 take longer than Slack's 3 seconds); then it shows the field errors (form kept) or the result, and the
-resulting screen also goes to the user's DM with its buttons."""
+resulting screen also goes to the user's DM with its buttons — unless it shows a secret once (a new API
+token): that stays in the modal only."""
 
 from __future__ import annotations
 
@@ -38,5 +39,6 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebC
             return
     message = reply.alert or (reply.screen.text if reply.screen else "Done.")
     client.views_update(view_id=view_id, view=notice_modal(title, Screen(text=message)))
-    if reply.screen is not None:
+    if reply.screen is not None and not reply.screen.ephemeral:
+        # A screen with a secret shown once (a new API token) stays in the modal: nothing in the DM's history.
         post_screen(client, ctx, reply.screen)
