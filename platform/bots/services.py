@@ -89,7 +89,7 @@ def subscribed_bot_settings_update(*, user: User, subscribed_bot_id: int, change
     The merged settings are validated by the bot strategy's parameter schema; on any error nothing is
     saved and the ValidationError names the field and the allowed range. Only settings the user has
     changed are stored (as overrides), normalised by the schema. A running bot picks them up at its
-    next start.
+    next tick (the runtime reads the effective settings every tick).
     """
     user_require_active(user)
     changes = _check_changes_shape(changes)
