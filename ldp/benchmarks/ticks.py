@@ -262,6 +262,7 @@ def _run(args: argparse.Namespace) -> int:
         redis.delete(STATS_KEY)
         lags = [_tick_candle(app, candle_ms, args.bots) for candle_ms in times[1:args.candles + 1]]
         stats = {key.decode(): float(value) for key, value in redis.hgetall(STATS_KEY).items()}
+        redis.delete(STATS_KEY)
         total_kb, total_rss_kb, processes = _memory_kb(workers)
     finally:
         workers.terminate()
@@ -269,6 +270,8 @@ def _run(args: argparse.Namespace) -> int:
             workers.wait(timeout=30)
         except subprocess.TimeoutExpired:
             workers.kill()
+        windows_forget()
+        app.control.purge()
     with connection.cursor() as cursor:
         cursor.execute('SELECT count(*) FROM "order"')
         orders = cursor.fetchone()[0]
