@@ -1,7 +1,8 @@
 """Which events exist, what users get by default, and which are critical.
 
 Defaults: every event on every linked chat (Telegram, Slack); e-mail only for subscription changes, bot
-errors, orders that need a person and the account's approval — what someone away from chat must hear.
+errors, orders that need a person and the account's approval or block — what someone away from chat must
+hear.
 
 Critical events are the ones where a missed message can cost money: an interrupted send of them is
 resent (at-least-once, a rare duplicate) rather than given up (at-most-once) — see README "Notifications".
@@ -16,6 +17,7 @@ from notifications.models import Channel, EventType
 CHAT_CHANNELS = (Channel.TELEGRAM, Channel.SLACK)
 EMAIL_BY_DEFAULT = frozenset({
     EventType.SUBSCRIPTION_CHANGED, EventType.BOT_ERROR, EventType.ORDER_ATTENTION, EventType.ACCOUNT_APPROVED,
+    EventType.ACCOUNT_BLOCKED,
 })
 CRITICAL = frozenset({EventType.BOT_ERROR, EventType.ORDER_ATTENTION})
 
@@ -44,6 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     EventType.SUBSCRIPTION_CHANGED: "A fund subscription started, was approved, cancelled or resumed.",
     EventType.ORDER_ATTENTION: "An order's state is unknown and needs you to re-sync or cancel it.",
     EventType.ACCOUNT_APPROVED: "An operator approved your new account.",
+    EventType.ACCOUNT_BLOCKED: "An operator blocked your account (its running bots are stopped).",
 }
 
 

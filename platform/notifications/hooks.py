@@ -6,6 +6,7 @@ notification rows there (no network), and is idempotent on the business change i
     simulation_finished_notify(run=…)                   # the simulation task, when a run ends
     order_attention_notify(order=…)                     # trading orders: state unknown, a person must act
     account_approved_notify(user=…)                     # users.services.user_approve
+    account_blocked_notify(user=…, stopped=…)           # users.services.user_block
 
 Buttons name chat core actions; ORDER_RESYNC_ACTION / ORDER_CANCEL_ACTION are the chat engineer's (a
 button is left out until its action is registered, so nobody gets a dead button).
@@ -217,5 +218,27 @@ def account_approved_notify(*, user: Any) -> Notification:
         "keys and start trading.",
         buttons=[[button("Menu", MENU_ACTION)]],
         data={"user_id": user.pk},
+    )
+    return notifications_enqueue_many([spec])[0]
+
+
+def account_blocked_notify(*, user: Any, stopped: Sequence[tuple[str, bool]] = ()) -> Notification:
+    """An operator blocked the account: one clear message, naming the bots that were stopped with it
+    (`stopped`: (bot name, position closed?) pairs). No buttons — nothing in the chat works for them now."""
+    from django.utils import timezone
+
+    lines = ["An operator blocked your account, so the platform no longer acts for you from chat or the API."]
+    if stopped:
+        lines += ["", "Your running bots are being stopped:"]
+        lines += [f"• {name} — {'closing its open position' if close else 'keeping its open position'}"
+                  for name, close in stopped]
+    lines += ["", "If you think this is a mistake, contact the operator of this platform."]
+    spec = NotificationSpec(
+        user_id=user.pk,
+        event=EventType.ACCOUNT_BLOCKED,
+        key=f"account_blocked:{user.pk}:{int(timezone.now().timestamp())}",
+        title="Your account is blocked",
+        text="\n".join(lines),
+        data={"user_id": user.pk, "stopped_bots": [name for name, _ in stopped]},
     )
     return notifications_enqueue_many([spec])[0]

@@ -31,6 +31,7 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_CHANGED = "subscription_changed", "Subscription changes"
     ORDER_ATTENTION = "order_attention", "Order needs your attention"
     ACCOUNT_APPROVED = "account_approved", "Account approved"
+    ACCOUNT_BLOCKED = "account_blocked", "Account blocked"
 
 
 class Notification(models.Model):

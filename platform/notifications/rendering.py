@@ -10,6 +10,7 @@ from __future__ import annotations
 from chat.context import Actor, Ctx
 from chat.screens import Button, Screen
 from notifications.models import Notification
+from users.models import UserStatus
 
 
 def _registered_actions() -> set[str]:
@@ -34,7 +35,7 @@ def notification_screen(notification: Notification, *, surface: str, external_us
         ]
         if buttons:
             rows.append(buttons)
-    if not rows:
+    if not rows and notification.user.status != UserStatus.BLOCKED:  # a blocked account has no menu to go to
         rows.append([menu_button(ctx)])
     return Screen(title=notification.title, text=notification.text, rows=rows)
 

@@ -267,16 +267,53 @@ def user_approve(*, user: User) -> User:
     return user
 
 
+BLOCKED_STOP_REASON = "Your account was blocked by an operator."
+
+
 @transaction.atomic
 def user_block(*, user: User) -> User:
-    """Operator: lock an account out of chat and the API. Its rows stay for audit."""
+    """Operator: lock an account out of chat and the API, and stop its running bots. Its rows stay for audit.
+
+    In the same transaction every bot of the account in `starting`/`running` is asked to stop
+    (bots.runtime.services.bot_stop_request: closing or keeping its position as the bot's own
+    close_position_on_stop setting says), and the user gets one notification naming them. Blocking a
+    blocked account again only stops what might still run.
+    """
     if user.is_superuser:
         raise Conflict("Superusers cannot be blocked; remove the superuser flag first.")
-    if user.status != UserStatus.BLOCKED:
+    newly_blocked = user.status != UserStatus.BLOCKED
+    if newly_blocked:
         user.status = UserStatus.BLOCKED
         user.save(update_fields=["status"])
-        logger.info("user %s blocked", user.pk)
+    stopped = _running_bots_stop(user, reason=BLOCKED_STOP_REASON)
+    if newly_blocked or stopped:
+        from notifications.hooks import account_blocked_notify  # the user hears it in chat (outbox)
+
+        account_blocked_notify(user=user, stopped=stopped)
+        logger.info("user %s blocked; %d running bot(s) stopping", user.pk, len(stopped))
     return user
+
+
+def _running_bots_stop(user: User, *, reason: str) -> list[tuple[str, bool]]:
+    """Ask every starting/running bot of `user` to stop (locked rows); returns (bot name, close position?)."""
+    # Imported here: bots and the runtime import users.services.
+    from bots.models import BotState, SubscribedBot
+    from bots.runtime.services import bot_stop_request
+    from bots.selectors import subscribed_bot_effective_settings
+
+    rows = (
+        SubscribedBot.objects.select_for_update(of=("self",))
+        .select_related("bot")
+        .filter(user=user, state__in=(BotState.STARTING, BotState.RUNNING))
+        .order_by("pk")
+    )
+    stopped = []
+    for subscribed_bot in rows:
+        settings_now = subscribed_bot_effective_settings(subscribed_bot=subscribed_bot)
+        close = bool(settings_now.get("close_position_on_stop", True))
+        bot_stop_request(subscribed_bot, reason=reason, close_position=close)
+        stopped.append((subscribed_bot.bot.name, close))
+    return stopped
 
 
 @transaction.atomic
