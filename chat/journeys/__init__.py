@@ -14,18 +14,15 @@ from chat.journeys import (  # noqa: F401
     tokens,
 )
 
-# Journeys other parts of the platform add (registered with chat.registry), imported when they exist.
+# Journeys other parts of the platform add (they register with chat.registry when imported).
 EXTENSIONS = ("ttadak.chat",)
 
 
 def _load_extensions() -> None:
     from importlib import import_module
 
-    from chat.optional import lookup
-
     for path in EXTENSIONS:
-        if lookup(f"{path}:__name__") is not None:
-            import_module(path)
+        import_module(path)
 
 
 _load_extensions()

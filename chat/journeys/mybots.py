@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat import formatting, optional
+from chat import formatting
 from chat.context import Ctx
 from chat.journeys.menu import menu_button
 from chat.registry import BOT_CARD_EXTRAS, action, command
@@ -20,26 +20,6 @@ RUN_TYPE_NOTES = {
     "live": "Live-run (real orders, real money)",
 }
 
-# Runtime services and monitoring selectors (bots.runtime, bots.monitoring), looked up when called.
-START_SERVICES = ("bots.runtime:bot_start",)
-STOP_SERVICES = ("bots.runtime:bot_stop",)
-
-
-def _first(paths: tuple[str, ...]) -> Any:
-    for path in paths:
-        function = optional.lookup(path)
-        if function is not None:
-            return function
-    return None
-
-
-def _service(paths: tuple[str, ...], what: str) -> Any:
-    function = _first(paths)
-    if function is None:
-        raise optional.FeatureUnavailable(f"{what} is not available on this server yet.")
-    return function
-
-
 def _get(ctx: Ctx, subscribed_bot_id: int) -> Any:
     from bots.selectors import subscribed_bot_get_for_user
 
@@ -48,8 +28,9 @@ def _get(ctx: Ctx, subscribed_bot_id: int) -> Any:
 
 def _status_rows(ctx: Ctx) -> dict[int, Any]:
     """bots.monitoring's one-line status per bot (yield since start, position side), by bot id."""
-    status_list = optional.lookup("bots.monitoring:bot_status_list")
-    return {row.subscribed_bot_id: row for row in status_list(user=ctx.user)} if status_list else {}
+    from bots.monitoring import bot_status_list
+
+    return {row.subscribed_bot_id: row for row in bot_status_list(user=ctx.user)}
 
 
 def summary_line(ctx: Ctx) -> str:
@@ -116,10 +97,11 @@ def _settings_summary(subscribed_bot: Any) -> str:
 
 def _status_lines(ctx: Ctx, subscribed_bot: Any) -> list[str]:
     """The current (or last) dry/live run: equity, yield, position, fees, last tick — from bots.monitoring."""
-    status_get = optional.lookup("bots.monitoring:bot_status_get")
-    if status_get is None or subscribed_bot.run_type == "simulation":
+    from bots.monitoring import bot_status_get
+
+    if subscribed_bot.run_type == "simulation":
         return []
-    status = status_get(user=ctx.user, subscribed_bot_id=subscribed_bot.pk)
+    status = bot_status_get(user=ctx.user, subscribed_bot_id=subscribed_bot.pk)
     if status.run_id is None:
         return []
     currency = ctx.user.display_currency
@@ -217,8 +199,9 @@ def start_pressed(ctx: Ctx, subscribed_bot_id: int) -> Reply | Screen:
 
 @action("go!", int, mutates=True, max_age=CONTROL_MAX_AGE, refresh=bot_card_action)
 def bot_start(ctx: Ctx, subscribed_bot_id: int) -> Screen:
-    start = _service(START_SERVICES, "Starting bots")
-    start(user=ctx.user, subscribed_bot_id=subscribed_bot_id)
+    from bots import runtime
+
+    runtime.bot_start(user=ctx.user, subscribed_bot_id=subscribed_bot_id)
     return bot_card(ctx, subscribed_bot_id, note="Start requested.")
 
 
@@ -239,8 +222,9 @@ def stop_pressed(ctx: Ctx, subscribed_bot_id: int) -> Screen:
 
 @action("sp!", int, int, mutates=True, max_age=CONTROL_MAX_AGE, refresh=lambda ctx, pk, close: bot_card(ctx, pk))
 def bot_stop(ctx: Ctx, subscribed_bot_id: int, close_position: int) -> Screen:
-    stop = _service(STOP_SERVICES, "Stopping bots")
-    stop(user=ctx.user, subscribed_bot_id=subscribed_bot_id, close_position=bool(close_position))
+    from bots import runtime
+
+    runtime.bot_stop(user=ctx.user, subscribed_bot_id=subscribed_bot_id, close_position=bool(close_position))
     return bot_card(ctx, subscribed_bot_id, note="Stop requested.")
 
 

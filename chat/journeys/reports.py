@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chat import formatting, optional
+from bots.monitoring import report_compare, report_for_bot, report_overall
+from chat import formatting
 from chat.charts import equity_chart_png
 from chat.context import Ctx
 from chat.journeys.menu import menu_button
@@ -16,13 +17,6 @@ from chat.screens import Button, Image, Screen
 
 RUN_TYPE_LABELS = {"simulation": "Simulation", "dry_run": "Dry-run (paper money)", "live": "Live (real money)"}
 RECENT_TRADES = 5
-
-
-def _monitoring(name: str) -> Any:
-    function = optional.lookup(f"bots.monitoring:{name}")
-    if function is None:
-        raise optional.FeatureUnavailable("Reports are not available on this server yet.")
-    return function
 
 
 def _currency(ctx: Ctx) -> str:
@@ -44,7 +38,7 @@ def _trade_lines(ctx: Ctx, trades: Sequence[Any], currency: str) -> list[str]:
 
 
 def bot_report(ctx: Ctx, subscribed_bot_id: int, run_type: str | None = None) -> Screen:
-    report = _monitoring("report_for_bot")(user=ctx.user, subscribed_bot_id=subscribed_bot_id, run_type=run_type)
+    report = report_for_bot(user=ctx.user, subscribed_bot_id=subscribed_bot_id, run_type=run_type)
     currency = _currency(ctx)
     kind = RUN_TYPE_LABELS.get(report.run_type, report.run_type)
     lines = [f"Run type: {kind}"]
@@ -84,7 +78,7 @@ def bot_report_of_type(ctx: Ctx, subscribed_bot_id: int, run_type: str) -> Scree
 def overall_report(ctx: Ctx) -> Screen:
     from bots.selectors import subscribed_bot_list_for_user
 
-    reports = _monitoring("report_overall")(user=ctx.user)
+    reports = report_overall(user=ctx.user)
     currency = _currency(ctx)
     lines: list[str] = []
     for run_type, report in reports.items():
@@ -123,7 +117,7 @@ def report_command(ctx: Ctx, arg: str) -> Screen:
 
 @action("rc")
 def compare(ctx: Ctx) -> Screen:
-    tables = _monitoring("report_compare")(user=ctx.user)
+    tables = report_compare(user=ctx.user)
     currency = _currency(ctx)
     lines: list[str] = []
     for run_type, rows in tables.items():

@@ -49,7 +49,7 @@ def build_dispatcher(*, redis_url: str | None = None) -> Dispatcher:
     return dispatcher
 
 
-# Feature routers of other parts of the platform, checked before the core's, when the module exists.
+# Feature routers of other parts of the platform, checked before the core's.
 # Each exposes build_router() -> aiogram.Router, and optionally setup(dispatcher) (startup/shutdown hooks).
 EXTRA_ROUTERS: tuple[str, ...] = ("ttadak.telegram",)
 
@@ -57,9 +57,7 @@ EXTRA_ROUTERS: tuple[str, ...] = ("ttadak.telegram",)
 def extra_router_modules() -> list:
     from importlib import import_module
 
-    from chat.optional import lookup
-
-    return [import_module(path) for path in EXTRA_ROUTERS if lookup(f"{path}:build_router") is not None]
+    return [import_module(path) for path in EXTRA_ROUTERS]
 
 
 async def publish_commands(bot: Bot) -> None:

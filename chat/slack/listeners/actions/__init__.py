@@ -9,9 +9,7 @@ from chat.slack.render import ACTION_PREFIX
 
 
 def register(app: App) -> None:
-    from chat.optional import lookup
+    from ttadak.slack import register as ttadak_register
 
-    ttadak = lookup("ttadak.slack:register")  # game presses first: they take their own fast path
-    if ttadak is not None:
-        ttadak(app)
+    ttadak_register(app)  # game presses first: they take their own fast path
     app.action(re.compile(rf"^{re.escape(ACTION_PREFIX)}"))(buttons.on_button)
