@@ -116,6 +116,7 @@ async def _floor(base_url: str, api_key: str, secret: str, rounds: int, control:
                 client.create_order("BTC/USDT:USDT", "market", "buy", 0.002, None, {"newClientOrderId": ids[0]}),
                 client.create_order("BTC/USDT:USDT", "market", "sell", 0.002, None, {"newClientOrderId": ids[1]}))
             starts.append((began, *ids))
+            await asyncio.sleep(0.1)  # the exchange allows 300 orders per 10 s per account
     finally:
         await client.close()
     arrivals = _arrivals(control, api_key)
@@ -283,12 +284,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _bench(args: argparse.Namespace, server: Any, key: dict[str, str], floor_key: dict[str, str]) -> dict:
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
     from ttadak.engine import close_game_engine
 
     try:
         played = await _play(args, server, key)
     finally:
         await close_game_engine()
+        # The bot's database work ran on asgiref's worker thread: close its connections there, or the
+        # throwaway database cannot be dropped.
+        await sync_to_async(connections.close_all)()
     floor = await _floor(server.base_url, floor_key["api_key"], floor_key["secret"], args.floor_rounds, server.control)
     return {"rows": played["rows"], "floor": floor}
 

@@ -96,11 +96,15 @@ def _result_line(game: Any) -> str:
 
 def panel(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     """The game panel of one Ttadak bot."""
+    from ttadak import identities
     from ttadak.selectors import game_blocking_get, game_list_recent, game_totals, ttadak_settings_get
     from ttadak.services.activation import current_run, run_exchange
 
     subscribed_bot = _bot(ctx, subscribed_bot_id)
     pk = subscribed_bot.pk
+    # Whoever sees a panel may press it: let this process's fast path know their account.
+    identities.remember(surface=ctx.actor.surface, team_id=ctx.actor.team_id,
+                        external_user_id=ctx.actor.external_user_id, user_id=ctx.user.pk)
     lines = [note] if note else []
     try:
         settings = ttadak_settings_get(subscribed_bot=subscribed_bot)

@@ -46,7 +46,7 @@ from trading.orders.placement import (
     order_submit,
 )
 from trading.orders.state import order_apply_snapshot_async, order_fee_fill_in, order_lookup
-from ttadak import gamemath
+from ttadak import gamemath, sendgate
 from ttadak.models import CloseReason, Game, GameState
 from ttadak.paper import PaperGateway
 from ttadak.params import fee_rates
@@ -318,6 +318,7 @@ class GameEngine:
             plan_game(side="long", settings=settings, market=market, price=price, now=timezone.now())  # validates
             await gateway.set_leverage(market.symbol, int(settings["leverage"]))
             if info["run_type"] == RunType.LIVE:
+                sendgate.install(gateway.client)
                 await self._prime(gateway, market.symbol)
         except BaseException:
             feed.release()
@@ -378,23 +379,36 @@ class GameEngine:
         for attempt in range(2):
             price = session.feed.last if session.feed.age <= PRICE_MAX_AGE_SECONDS else await session.feed.refresh()
             plan = plan_game(side=side, settings=session.settings, market=session.market, price=price, now=pressed_at)
+            legs = game_services.press_legs(session.scope, plan, idempotency_key)
+            # Both legs are built and signed while the intents commit; they leave when the commit is done.
+            gate = sendgate.SendGate()
+            gateway = sendgate.GatedGateway(session.gateway, gate)
+            sends = sendgate.start_legs(
+                legs, lambda leg, gw=gateway: order_submit(leg, gw, fresh=True, policy=LEG_POLICY), gate)
             try:
                 game, created = await _persist(scope=session.scope, idempotency_key=idempotency_key, plan=plan,
-                                               target=target, pressed_at=pressed_at)
-                break
-            except SessionStale:
+                                               target=target, pressed_at=pressed_at, legs=legs)
+            except BaseException as error:
+                await _call_off(gate, sends)
+                if not isinstance(error, SessionStale):
+                    raise
                 if attempt:
                     raise Conflict("Your Ttadak settings are changing; press again in a moment.") from None
                 session = await self.warm(subscribed_bot_id, force=True)
-        if not created:
-            return PressResult(game.pk, True, game.state, f"That press already started {game.get_side_display()} "
-                                                           f"#{game.pk}.")
+                continue
+            if not created:
+                await _call_off(gate, sends)
+                return PressResult(game.pk, True, game.state, f"That press already started "
+                                                               f"{game.get_side_display()} #{game.pk}.")
+            break
         t_persisted = time.perf_counter_ns()
-        entry, exit_ = await asyncio.gather(
-            order_submit(game.entry_order, session.gateway, fresh=True, policy=LEG_POLICY),
-            order_submit(game.exit_order, session.gateway, fresh=True, policy=LEG_POLICY),
-        )
+        gate.open()
+        outcomes = await asyncio.gather(*sends, return_exceptions=True)
         t_answered = time.perf_counter_ns()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):  # the rows say what is known; settling asks the exchange
+                logger.error("a leg of game %s failed unexpectedly: %r", game.pk, outcome)
+        entry, exit_ = game.entry_order, game.exit_order
         # perf_counter_ns stamps (CLOCK_MONOTONIC: comparable with the exchange emulator's arrival stamps).
         timings = {"received_ns": received_ns or t_press, "engine_ns": t_press, "persisted_ns": t_persisted,
                    "answered_ns": t_answered}
@@ -711,6 +725,14 @@ class GameEngine:
 
 
 _persist = sync_to_async(game_services.game_press_persist)
+
+
+async def _call_off(gate: sendgate.SendGate, sends: list[asyncio.Task]) -> None:
+    """The intents were not committed: the parked legs never leave."""
+    gate.shut()
+    for task in sends:
+        task.cancel()
+    await asyncio.gather(*sends, return_exceptions=True)
 
 
 def _sent_line(game: Game, entry: Order, exit_: Order) -> str:

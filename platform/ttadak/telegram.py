@@ -1,10 +1,13 @@
 """Ttadak's fast path on Telegram: BUY GAME / SELL GAME presses go straight to the game engine.
 
-The panel's buttons are ordinary core buttons (`a:tg|L|<bot>|<stamp>|<sig>`), so this router, included
-before the core's, only has to claim them: it verifies the payload like the core does (signature for
-this account, age), then awaits `GameEngine.press` on this loop — no thread hop for the dispatch, no
-Redis tap lock: the press's idempotency key (this button's signature) is unique in the database.
-The engine redraws the panel in place as the game moves on (sent → in play → result).
+The panel's buttons are ordinary core buttons (`a:tg|L|<bot>|<stamp>|<sig>`). `GamePressMiddleware`
+(installed by `setup` right after aiogram's own middlewares) plays a press from a person whose account
+this process remembers (ttadak.identities: whoever was shown a panel) without the FSM state lookup and
+the chat session resolution — the signature is checked against that account, and the press's
+transaction checks the chat identity and the account again. Everything else falls through to the
+router (`on_press`, before the core's): the same checks with the session resolved. No Redis tap lock
+either way: the press's idempotency key (the button's signature) is unique in the database. The engine
+redraws the panel in place as the game moves on (sent → in play → result).
 
 On start-up the router attaches this loop's engine to the process (ttadak.host), warms every running
 Ttadak bot and resumes watching Telegram games in play; on shutdown it closes the engine.
@@ -15,18 +18,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
+from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, TelegramObject, Update
 from asgiref.sync import sync_to_async
 
 from chat import engine as chat_engine
 from chat import payloads
-from chat.context import Ctx
+from chat.context import Actor, Ctx
 from chat.telegram.render import screen_message_kwargs
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotFound, PermissionDenied
 from ttadak import chat as journey
+from ttadak import identities
 from users.models import UserStatus
 
 logger = logging.getLogger(__name__)
@@ -34,7 +43,30 @@ PREFIX = f"a:{journey.PRESS_CODE}{payloads.SEPARATOR}"
 MAX_ALERT = 200
 
 
+_pinned_response_models: list[type] = []
+
+
+def pin_response_models() -> None:
+    """aiogram validates each Bot API answer with `Response[method.__returning__]`, and pydantic caches such
+    parametrized models only weakly: between two calls the garbage collector drops the class and the next
+    call rebuilds its schema — ~10 ms of CPU on this machine for every getUpdates batch, i.e. on every
+    press. Holding them makes every call a cache hit (once per process, a few hundred ms at start-up)."""
+    if _pinned_response_models:
+        return
+    import aiogram.methods as methods
+    from aiogram.methods.base import Response, TelegramMethod
+
+    returning = {getattr(cls, "__returning__", None) for cls in vars(methods).values()
+                 if isinstance(cls, type) and issubclass(cls, TelegramMethod) and cls is not TelegramMethod}
+    for kind in returning - {None}:
+        try:
+            _pinned_response_models.append(Response[kind])
+        except TypeError:  # not a type pydantic can parametrize with; that method keeps the slow path
+            continue
+
+
 def build_router() -> Router:
+    pin_response_models()
     router = Router(name="ttadak")
     router.callback_query.register(on_press, F.data.startswith(PREFIX))
     router.startup.register(on_startup)
@@ -60,7 +92,86 @@ async def on_shutdown() -> None:
     await close_game_engine()
 
 
+def setup(dispatcher: Dispatcher) -> None:
+    """Put the game-press middleware right after aiogram's own (errors, user context) and before the FSM's
+    and the platform's session middleware: a press needs neither the FSM state nor the chat session."""
+    manager = dispatcher.update.outer_middleware
+    later = [m for m in list(manager) if not isinstance(m, ErrorsMiddleware | UserContextMiddleware)]
+    for middleware in later:
+        manager.unregister(middleware)
+    manager.register(GamePressMiddleware())
+    for middleware in later:
+        manager.register(middleware)
+
+
+class GamePressMiddleware(BaseMiddleware):
+    """The press's fast path: a game button from a person whose account this process already knows
+    (ttadak.identities) is verified and played here. Anything else — an unknown person, a group chat, a
+    button not signed for the remembered account, a stale panel — continues down the full chain, where
+    `on_press` answers it with the chat session resolved."""
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        query = event.callback_query if isinstance(event, Update) else None
+        if query is None or not (query.data or "").startswith(PREFIX):
+            return await handler(event, data)
+        received = time.perf_counter_ns()
+        person, chat = data.get("event_from_user"), data.get("event_chat")
+        if person is None or person.is_bot or chat is None or chat.type != "private":
+            return await handler(event, data)
+        owner = identities.recall(surface="telegram", team_id="", external_user_id=str(person.id))
+        if owner is None:
+            return await handler(event, data)
+        text = await fast_press(query, owner, received)
+        if text is None:
+            return await handler(event, data)
+        await query.answer(text=text[:MAX_ALERT] or None, show_alert=len(text) > 60)
+        return None
+
+
+async def fast_press(query: CallbackQuery, owner_id: int, received_ns: int) -> str | None:
+    """Play a press for a remembered account; None when it must take the full path instead."""
+    raw = (query.data or "")[2:]
+    now = datetime.now(UTC)
+    try:
+        payload = payloads.decode(raw, owner_id=owner_id)
+        side, subscribed_bot_id = journey.press_args(payload.args)
+    except (payloads.PayloadError, ApplicationError):
+        return None
+    if payload.issued_at > now + chat_engine.CLOCK_SKEW or journey.stale_press(payload.issued_at, now):
+        return None
+    return await _play(query, owner_id, side, subscribed_bot_id, raw, received_ns)
+
+
+async def _play(query: CallbackQuery, user_id: int, side: str, subscribed_bot_id: int, raw: str,
+                received_ns: int) -> str:
+    from ttadak.engine import game_engine
+    from ttadak.services.games import PressTarget
+
+    person = str(query.from_user.id)
+    message = query.message
+    target = PressTarget(surface="telegram", external_user_id=person,
+                         chat_id=str(message.chat.id) if message else person,
+                         message_id=str(message.message_id) if message else "")
+    try:
+        result = await game_engine().press(
+            user_id=user_id, subscribed_bot_id=subscribed_bot_id, side=side, target=target,
+            idempotency_key=journey.press_key(Actor(surface="telegram", external_user_id=person),
+                                              raw.rpartition(payloads.SEPARATOR)[2]),
+            received_ns=received_ns)
+    except Exception as error:
+        if isinstance(error, NotFound | PermissionDenied):
+            identities.forget(surface="telegram", team_id="", external_user_id=person)
+        elif not isinstance(error, ApplicationError):
+            logger.exception("a Ttadak press failed")
+        return journey.error_text(error)
+    return result.text
+
+
 async def on_press(query: CallbackQuery, ctx: Ctx) -> None:
+    if ctx.user is not None:
+        identities.remember(surface="telegram", team_id="", external_user_id=ctx.actor.external_user_id,
+                            user_id=ctx.user.pk)
     text = await press(query, ctx, time.perf_counter_ns())
     text = text[:MAX_ALERT]
     await query.answer(text=text or None, show_alert=len(text) > 60)
@@ -68,9 +179,6 @@ async def on_press(query: CallbackQuery, ctx: Ctx) -> None:
 
 async def press(query: CallbackQuery, ctx: Ctx, received_ns: int | None = None) -> str:
     """Verify the button, then play. Returns the short answer for the person who pressed."""
-    from ttadak.engine import game_engine
-    from ttadak.services.games import PressTarget
-
     raw = (query.data or "")[2:]
     try:
         payload = payloads.decode(raw, owner_id=ctx.owner_id)
@@ -88,19 +196,7 @@ async def press(query: CallbackQuery, ctx: Ctx, received_ns: int | None = None) 
         if message is not None:
             await redraw_panel(query.bot, ctx, subscribed_bot_id, message.chat.id, message.message_id)
         return chat_engine.STALE
-    target = PressTarget(surface="telegram", external_user_id=ctx.actor.external_user_id,
-                         chat_id=str(message.chat.id) if message else ctx.actor.chat_id,
-                         message_id=str(message.message_id) if message else "")
-    try:
-        result = await game_engine().press(
-            user_id=ctx.user.pk, subscribed_bot_id=subscribed_bot_id, side=side,
-            idempotency_key=journey.press_key(ctx.actor, raw.rpartition(payloads.SEPARATOR)[2]), target=target,
-            received_ns=received_ns)
-    except Exception as error:
-        if not isinstance(error, ApplicationError):
-            logger.exception("a Ttadak press failed")
-        return journey.error_text(error)
-    return result.text
+    return await _play(query, ctx.user.pk, side, subscribed_bot_id, raw, received_ns or time.perf_counter_ns())
 
 
 async def _edit(bot: Bot, chat_id: int | str, message_id: int | str, kwargs: dict) -> None:

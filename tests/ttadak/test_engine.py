@@ -140,6 +140,33 @@ def test_a_second_press_while_a_game_is_in_play_is_refused(player: Player, play)
 
     play(scenario)
     assert Game.objects.count() == 1 and Order.objects.count() == 2
+    assert len(posted_orders(player)) == 2  # the refused press's signed legs never left
+
+
+def test_both_legs_leave_only_after_the_intents_are_committed(player: Player, play, monkeypatch) -> None:
+    import time
+
+    from ttadak import engine as engine_module
+    from ttadak.services import games
+
+    committed: list[int] = []
+
+    def slow_persist(**kwargs):  # noqa: ANN003, ANN202 - a slow database: the legs are signed and wait
+        time.sleep(0.2)
+        result = games.game_press_persist(**kwargs)
+        committed.append(time.perf_counter_ns())
+        return result
+
+    monkeypatch.setattr(engine_module, "_persist", sync_to_async(slow_persist))
+
+    async def scenario(engine: GameEngine) -> Game:
+        result = await engine.press(user_id=player.user.pk, subscribed_bot_id=player.bot.pk, side="long",
+                                    idempotency_key="t:1:slow", target=player.target())
+        return await game_when(result.game_id, GameState.OPEN)
+
+    play(scenario)
+    arrivals = [r.perf_ns for r in posted_orders(player)]
+    assert len(arrivals) == 2 and min(arrivals) > committed[0]
 
 
 def test_someone_elses_bot_cannot_be_played(player: Player, play) -> None:

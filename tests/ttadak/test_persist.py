@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bots.models import BotState, Order, RunStatus, RunType
 from core.errors import Conflict, NotFound
-from tests.factories import BotRunFactory, SubscribedBotFactory
+from tests.factories import BotRunFactory, ChatIdentityFactory, SubscribedBotFactory, UserFactory
 from trading.orders.placement import OrderIntent, order_prepare_many
 from ttadak.models import Game
 from ttadak.services.games import GamePlan, PressScope, PressTarget, SessionStale, game_press_persist
@@ -38,6 +38,7 @@ def scope(request) -> PressScope:  # noqa: ANN001
                                                               api_key_hint="ab…cd")
         bot.save()
     run = BotRunFactory(subscribed_bot=bot, run_type=request.param, status=RunStatus.RUNNING)
+    ChatIdentityFactory(user=bot.user, surface="telegram", external_user_id="1", chat_id="1")
     bot.refresh_from_db()
     return PressScope(subscribed_bot_id=bot.pk, user_id=bot.user_id, run_id=run.pk, run_type=request.param,
                       exchange="binanceusdm", exchange_setting_id=bot.exchange_setting_id, version=bot.updated_at)
@@ -82,3 +83,20 @@ def test_refusals_leave_nothing_behind(scope: PressScope) -> None:
         game_press_persist(scope=replace(scope, version=scope.version - timedelta(seconds=1)),
                            idempotency_key="k6", plan=PLAN, target=TARGET, pressed_at=timezone.now())
     assert Order.objects.count() == 2 and Game.objects.count() == 1
+
+
+def test_the_pressing_chat_identity_and_account_are_checked_in_the_same_statement(scope: PressScope) -> None:
+    from core.errors import PermissionDenied
+    from users.models import ChatIdentity, User
+
+    stranger = PressTarget(surface="telegram", external_user_id="2", chat_id="2")
+    with pytest.raises(NotFound):  # a person whose chat identity is not the bot owner's
+        game_press_persist(scope=scope, idempotency_key="k7", plan=PLAN, target=stranger, pressed_at=timezone.now())
+    ChatIdentity.objects.filter(external_user_id="1").update(user=UserFactory())  # re-linked elsewhere
+    with pytest.raises(NotFound):
+        game_press_persist(scope=scope, idempotency_key="k8", plan=PLAN, target=TARGET, pressed_at=timezone.now())
+    ChatIdentity.objects.filter(external_user_id="1").update(user_id=scope.user_id)
+    User.objects.filter(pk=scope.user_id).update(status="blocked")
+    with pytest.raises(PermissionDenied):
+        game_press_persist(scope=scope, idempotency_key="k9", plan=PLAN, target=TARGET, pressed_at=timezone.now())
+    assert not Order.objects.exists()

@@ -96,3 +96,43 @@ def test_a_forged_game_button_plays_nothing(telegram_player) -> None:  # noqa: A
     assert not Game.objects.exists()
     player.bot.refresh_from_db()
     assert player.bot.state == BotState.STOPPED
+
+
+def test_a_press_from_a_known_person_skips_the_chat_session_but_not_the_checks(telegram_player,  # noqa: ANN001
+                                                                                 monkeypatch) -> None:
+    from asgiref.sync import sync_to_async
+
+    from chat.telegram import middlewares
+    from ttadak.services.activation import ttadak_start
+    from users.models import User
+
+    player = telegram_player
+    ttadak_start(user=player.user, subscribed_bot_id=player.bot.pk)
+    sessions_for_presses = []
+    original = middlewares.SessionMiddleware.__call__
+
+    async def counting(self, handler, event, data):  # noqa: ANN001, ANN202
+        if event.callback_query is not None and event.callback_query.data.startswith("a:tg|"):
+            sessions_for_presses.append(event.callback_query.id)
+        return await original(self, handler, event, data)
+
+    monkeypatch.setattr(middlewares.SessionMiddleware, "__call__", counting)
+    set_status = sync_to_async(lambda status: User.objects.filter(pk=player.user.pk).update(status=status))
+
+    async def scenario(h: Harness) -> None:
+        carol = h.emu.user(777)
+        panel = await h.say(carol, "/ttadak")  # drawing the panel remembers carol's account
+        await set_status("blocked")
+        refused = carol.press(panel, "BUY GAME")
+        answer = await h.emu.wait_for(lambda: h.emu.callback_answers.get(refused))
+        assert answer["text"] == "Your account cannot play right now."
+        assert refused not in sessions_for_presses  # decided on the fast path, by the press's own check
+        await set_status("active")
+        # The refused press left nothing, so the same button plays; the refusal made the process forget
+        # carol's account, so this press takes the full path (chat session resolved) once more.
+        played = carol.press(panel, "BUY GAME")
+        answer = await h.emu.wait_for(lambda: h.emu.callback_answers.get(played))
+        assert "sent" in answer["text"]
+
+    run(scenario)
+    assert Game.objects.count() == 1

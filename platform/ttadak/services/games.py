@@ -18,11 +18,12 @@ from django.utils import timezone
 
 from bots.events import bot_event_record
 from bots.models import BotEventKind, BotState, Order, OrderSide, OrderStatus, OrderType, RunType, SubscribedBot, Trade
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, PermissionDenied
 from trading.orders.placement import OrderIntent, client_order_id_for
 from ttadak import gamemath
 from ttadak.models import BLOCKING_STATES, CloseReason, Game, GameSide, GameState
 from ttadak.params import fee_rates
+from users.models import ChatIdentity, User, UserStatus
 
 ZERO = Decimal(0)
 
@@ -92,30 +93,45 @@ def leg_order(scope: PressScope, intent: OrderIntent, key: str) -> Order:
     )
 
 
-# The bot's state, and whether its row is still the one the session was warmed from.
-_CHECK_SQL = (f'SELECT "state", "updated_at" = %s FROM "{SubscribedBot._meta.db_table}" '
-              'WHERE "id" = %s AND "user_id" = %s')
+# One statement: the bot's state, whether its row is still the one the session was warmed from, whether
+# its owner is active, and whether the chat identity that pressed belongs to that owner.
+_CHECK_SQL = (
+    f'SELECT b."state", b."updated_at" = %s, u."status", EXISTS (SELECT 1 FROM "{ChatIdentity._meta.db_table}" i '
+    'WHERE i."user_id" = b."user_id" AND i."surface" = %s AND i."team_id" = %s AND i."external_user_id" = %s) '
+    f'FROM "{SubscribedBot._meta.db_table}" b JOIN "{User._meta.db_table}" u ON u."id" = b."user_id" '
+    'WHERE b."id" = %s AND b."user_id" = %s'
+)
+CHAT_SURFACES = ("telegram", "slack", "terminal")
+
+
+def press_legs(scope: PressScope, plan: GamePlan, idempotency_key: str) -> list[Order]:
+    """The two (unsaved) order rows of a press: entry, exit."""
+    return [leg_order(scope, plan.entry, leg_key(idempotency_key, "entry")),
+            leg_order(scope, plan.exit, leg_key(idempotency_key, "exit"))]
 
 
 def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePlan, target: PressTarget,
-                       pressed_at: datetime) -> tuple[Game, bool]:
+                       pressed_at: datetime, legs: list[Order] | None = None) -> tuple[Game, bool]:
     """The press in one short transaction: a check of the bot's row, both legs' orders (status
     "submitting", client order ids derived from the press's key) in one INSERT, the game. Returns
     (game, created); a repeated key (a double tap, a redelivered callback) returns the first game.
 
     Raises NotFound (not the user's bot), Conflict (stopped, or a game still in play), SessionStale.
-    It is the press's hot path: three statements and no ORM query compiled for the check.
+    It is the press's hot path: three statements and no ORM query compiled for the check. `legs` (from
+    `press_legs`) are saved as given, so a caller holding them sees their primary keys afterwards.
     """
-    legs = [leg_order(scope, plan.entry, leg_key(idempotency_key, "entry")),
-            leg_order(scope, plan.exit, leg_key(idempotency_key, "exit"))]
+    legs = legs or press_legs(scope, plan, idempotency_key)
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(_CHECK_SQL, [connection.ops.adapt_datetimefield_value(scope.version),
+                                            target.surface, target.team_id, target.external_user_id,
                                             scope.subscribed_bot_id, scope.user_id])
                 row = cursor.fetchone()
-            if row is None:
+            if row is None or (target.surface in CHAT_SURFACES and not row[3]):
                 raise NotFound("That is not one of your bots.")
+            if row[2] != UserStatus.ACTIVE:
+                raise PermissionDenied("Your account cannot play right now.")
             if row[0] != BotState.RUNNING:
                 raise Conflict("Ttadak is not started. Press START on the panel first.")
             if not row[1]:
