@@ -174,6 +174,10 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
                 raise RuntimeError(f"game {game.pk} did not go in play: {game.state} {game.message}")
             await engine.close_now(game.pk)
             await _wait_state(game.pk, Game, (GameState.FINISHED,))
+            # The emulator shares the bot's process: keep its records from growing (the garbage collector
+            # would walk them during presses — the harness's cost, not the bot's).
+            emulator.calls.clear()
+            emulator.callback_answers.clear()
             await asyncio.sleep(max(0.0, next_press - time.monotonic()))
         timings = await sync_to_async(lambda: {g.pk: (g.entry_order.client_order_id, g.exit_order.client_order_id,
                                                       g.timings) for g in Game.objects.select_related(

@@ -6,8 +6,9 @@ market rules loaded, leverage set, the account's ccxt client open with two keep-
 the burst rate limiter (trading.gateways.ratelimit) instead of ccxt's 200 ms spacing — and a live
 price per symbol. A press then does only what must happen before the orders leave:
 
-    plan (pure: sizes, exit price)  →  one transaction: game + both orders "submitting"
-                                    →  asyncio.gather(send entry, send exit)
+    plan (pure: sizes, exit price) → both legs built and signed by ccxt, parked at a gate (sendgate)
+                                   → meanwhile one transaction: game + both orders "submitting"
+                                   → gate opens: both signed requests written back to back
 
 Everything else — fills, fees, the Trade row, the panel edit, the stop-loss / time-limit watch —
 happens after the orders are out. The deadline and the stop level are in the database, and
