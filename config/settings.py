@@ -84,6 +84,8 @@ TEMPLATES = [
 DATABASE_URL = _env.require("DATABASE_URL", f"sqlite:///{VAR_DIR / 'ldp.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite creates the file but not its folder; var/ is git-ignored, so a fresh clone lacks it.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process, the worker and beat read while one writes; the timeout rides out locks.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
