@@ -35,6 +35,7 @@ import time
 from typing import Any
 
 TELEGRAM_USER = 4242
+RESET_EVERY = 50  # games between fresh starts of the exchange emulator (see _fresh_exchange)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -133,10 +134,19 @@ async def _floor(server: Any, rounds: int, *, pause: float) -> list[float]:
     return figures
 
 
-def _arrivals(control: Any, api_key: str) -> dict[str, int]:
+def _arrivals(control: Any, api_key: str, *, done: bool = False) -> dict[str, Any]:
+    """client order id → the emulator's arrival stamp (with `done`: (arrival, end of its handling))."""
     rows = control.requests(path="/fapi/v1/order", api_key=api_key)
-    return {r["form"]["newClientOrderId"]: r["perf_ns"] for r in rows
+    return {r["form"]["newClientOrderId"]: (r["perf_ns"], r["done_perf_ns"]) if done else r["perf_ns"] for r in rows
             if r["method"] == "POST" and r["form"].get("newClientOrderId")}
+
+
+def _fresh_exchange(server: Any, key: dict[str, str]) -> None:
+    """Start the emulator over with the same key: its bookkeeping walks every order it ever took on each
+    request, so a long run would slow the exchange side down (the games are flat between presses)."""
+    server.control.reset()
+    server.control.create_key(api_key=key["api_key"], secret=key["secret"], balances={"USDT": "100000000"})
+    server.control.set_price("BTCUSDT", "60000")
 
 
 async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> dict[str, Any]:
@@ -154,6 +164,7 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=30))
     user = emulator.user(TELEGRAM_USER, username="bench")
     presses: list[tuple[str, int]] = []
+    arrivals: dict[str, tuple[int, int]] = {}
     try:
         await emulator.wait_for(lambda: emulator.calls_of("getMe"))
         engine = game_engine()
@@ -188,6 +199,9 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
             # would walk them during presses — the harness's cost, not the bot's).
             emulator.calls.clear()
             emulator.callback_answers.clear()
+            if n % RESET_EVERY == RESET_EVERY - 1:
+                arrivals.update(_arrivals(server.control, key["api_key"], done=True))
+                _fresh_exchange(server, key)
             await asyncio.sleep(max(0.0, next_press - time.monotonic()))
         timings = await sync_to_async(lambda: {g.pk: (g.entry_order.client_order_id, g.exit_order.client_order_id,
                                                       g.timings) for g in Game.objects.select_related(
@@ -199,15 +213,17 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
         await dispatcher.storage.close()
         await bot.session.close()
         await emulator.stop()
-    arrivals = _arrivals(server.control, key["api_key"])
+    arrivals.update(_arrivals(server.control, key["api_key"], done=True))
     rows = []
     for query_id, game_id in presses[args.warmup:]:
         entry_cid, exit_cid, game_timings = timings[game_id]
         pressed = emulator.pressed_ns[query_id]
-        entry, exit_ = (arrivals[entry_cid] - pressed) / 1e6, (arrivals[exit_cid] - pressed) / 1e6
+        (entry_at, entry_done), (exit_at, exit_done) = arrivals[entry_cid], arrivals[exit_cid]
+        entry, exit_ = (entry_at - pressed) / 1e6, (exit_at - pressed) / 1e6
+        first_busy = (entry_done - entry_at) if entry_at <= exit_at else (exit_done - exit_at)
         stamp = {name: (game_timings[f"{name}_ns"] - pressed) / 1e6 for name in ("received", "engine", "persisted")}
-        rows.append({"entry": entry, "exit": exit_, "both": max(entry, exit_), "skew": abs(entry - exit_),
-                     **stamp})
+        rows.append({**stamp, "entry": entry, "exit": exit_, "both": max(entry, exit_), "skew": abs(entry - exit_),
+                     "emulator": first_busy / 1e6})
     return {"rows": rows}
 
 
@@ -280,7 +296,8 @@ def run(args: argparse.Namespace) -> int:
     names = {"received": "press → Ttadak handler called", "engine": "press → engine (session checked)",
              "persisted": "press → intents committed", "entry": "press → entry order arrives",
              "exit": "press → exit order arrives", "both": "press → both orders (later leg)",
-             "skew": "skew between the two legs"}
+             "skew": "skew between the two legs",
+             "emulator": "exchange emulator busy, 1st leg"}
     for name, title in names.items():
         values = figures[name]
         print(f"{title:<34} {_pct(values, 50):>8.3f} {_pct(values, 90):>8.3f} {_pct(values, 99):>8.3f} "
