@@ -78,6 +78,11 @@ def ttadak_start(*, user: User, subscribed_bot_id: int) -> SubscribedBot:
     settings = ttadak_settings_get(subscribed_bot=subscribed_bot)
     now = timezone.now()
     exchange = run_exchange(subscribed_bot)
+    # A run left open by a stop that did not go through Ttadak (e.g. the runtime's subscription sweep).
+    for stale in BotRun.objects.filter(subscribed_bot=subscribed_bot, status=RunStatus.RUNNING,
+                                       run_type__in=PLAYABLE_RUN_TYPES):
+        stale.status, stale.finished_at = RunStatus.FINISHED, now
+        stale.save(update_fields=["status", "finished_at", "updated_at"])
     run = BotRun.objects.create(
         subscribed_bot=subscribed_bot, run_type=subscribed_bot.run_type, status=RunStatus.RUNNING,
         parameters={"exchange": exchange, "symbol": settings["symbol"]}, setting_snapshot=settings,
