@@ -21,7 +21,7 @@ from aiohttp import web
 
 from emulators.exchange.engine import Exchange
 from emulators.exchange.faults import FaultPlan
-from emulators.exchange.server import build_app
+from emulators.exchange.server import ARRIVALS_KEY, ArrivalStampingProtocol, build_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,10 +109,25 @@ async def start_site(exchange: Exchange, *, host: str = "127.0.0.1", port: int =
     app = build_app(exchange, faults)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=512)
+    site = ArrivalStampingSite(runner, host, port, backlog=512)
     await site.start()
     bound_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://{host}:{bound_port}"
+
+
+class ArrivalStampingSite(web.TCPSite):
+    """A TCP site whose connections stamp each request's arrival as its first bytes are read."""
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        arrivals = self._runner.app[ARRIVALS_KEY]  # type: ignore[union-attr]
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: ArrivalStampingProtocol(server(), arrivals), self._host, self._port,
+            ssl=self._ssl_context, backlog=self._backlog, reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port)
+        self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
 
 class EmulatorServer:

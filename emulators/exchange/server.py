@@ -3,6 +3,10 @@
 Signed endpoints check X-MBX-APIKEY, the HMAC-SHA256 `signature` over query string + body (as Binance
 does), and `timestamp`/`recvWindow`. Every exchange request is recorded with its arrival time
 (`time.perf_counter_ns()` and wall-clock ns) before anything else happens, faults included.
+
+Arrival is when the request's first bytes are read off its connection (`ArrivalStampingProtocol`), not
+when the HTTP framework hands it to a handler: two requests that reach the exchange together on two
+connections are stamped together, not one handler's run apart.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ logger = logging.getLogger(__name__)
 EXCHANGE_KEY = web.AppKey("exchange", Exchange)
 FAULTS_KEY = web.AppKey("faults", FaultPlan)
 RAW_BODY = web.RequestKey("raw_body", str)
+ARRIVALS_KEY = web.AppKey("arrivals", dict)  # transport → perf_counter_ns of its pending request's first bytes
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGNED_PREFIXES = ("/fapi/v1/", "/fapi/v2/", "/fapi/v3/", "/sapi/")
 PUBLIC_PATHS = {
@@ -59,9 +64,58 @@ def _fault_response(fault: Fault, request: web.Request, record: RequestRecord) -
                              status=fault.status, headers=headers)
 
 
+class ArrivalStampingProtocol(asyncio.Protocol):
+    """Wraps aiohttp's per-connection protocol to stamp when a request's first bytes are read.
+
+    The stamp waits in `arrivals` (keyed by the transport) until the request's handling takes it; the
+    client sends its next request on a keep-alive connection only after the answer, so one pending
+    stamp per connection is enough (a pipelined request falls back to its handling time).
+    """
+
+    def __init__(self, inner: asyncio.Protocol, arrivals: dict[Any, int | None]):
+        self.inner = inner
+        self.arrivals = arrivals
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.arrivals[transport] = None
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.arrivals.get(self.transport) is None:
+            self.arrivals[self.transport] = time.perf_counter_ns()
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.arrivals.pop(self.transport, None)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+def _arrival(request: web.Request) -> tuple[int, int]:
+    """(perf_counter_ns, wall-clock ns) of the request's arrival: its first bytes read, else now."""
+    now_perf, now_wall = time.perf_counter_ns(), time.time_ns()
+    arrivals = request.app.get(ARRIVALS_KEY)
+    transport = request.transport
+    stamped = arrivals.get(transport) if arrivals is not None and transport is not None else None
+    if stamped is None:
+        return now_perf, now_wall
+    arrivals[transport] = None
+    return stamped, now_wall - (now_perf - stamped)
+
+
 @web.middleware
 async def record_and_inject(request: web.Request, handler: Handler) -> web.StreamResponse:
-    arrival_perf, arrival_wall = time.perf_counter_ns(), time.time_ns()
+    arrival_perf, arrival_wall = _arrival(request)
     if request.path.startswith("/_emulator"):
         return await handler(request)
     exchange = request.app[EXCHANGE_KEY]
@@ -438,6 +492,7 @@ def _guard(handler: Handler) -> Handler:
 
 def build_app(exchange: Exchange, faults: FaultPlan | None = None) -> web.Application:
     app = web.Application(middlewares=[record_and_inject])
+    app[ARRIVALS_KEY] = {}
     app[EXCHANGE_KEY] = exchange
     app[FAULTS_KEY] = faults or FaultPlan(seed=exchange.seed)
     routes: list[tuple[str, str, Handler]] = [

@@ -192,6 +192,30 @@ def test_request_log_records_arrival_times_and_is_readable_over_http(exchange_ac
     assert rows[0]["api_key"] == exchange_account.api_key and rows[0]["status"] == 200
 
 
+def test_arrival_is_stamped_when_the_first_bytes_are_read_not_when_the_request_is_complete(
+        exchange_emulator: EmulatorServer, exchange_control: EmulatorControl) -> None:
+    """The request's head is written, then its last line 50 ms later: the arrival is the first write."""
+    url = urllib.parse.urlsplit(exchange_emulator.base_url)
+
+    async def body() -> tuple[int, int]:
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(b"GET /fapi/v1/ping?stamp=split HTTP/1.1\r\nHost: emulator\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        second_part_at = time.perf_counter_ns()
+        writer.write(b"Connection: close\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        return second_part_at, int(answer.split(b" ", 2)[1])
+
+    second_part_at, status = run(body())
+    assert status == 200
+    [row] = [r for r in exchange_control.requests(path="/fapi/v1/ping") if r["query"].get("stamp") == "split"]
+    assert row["perf_ns"] < second_part_at <= row["done_perf_ns"]
+    assert abs(row["wall_ns"] / 1e9 - time.time()) < 60
+
+
 def test_dropped_connection_after_acceptance_leaves_the_order_at_the_exchange(
     exchange_account: EmulatorAccount, exchange_control: EmulatorControl
 ) -> None:
