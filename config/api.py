@@ -91,6 +91,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/runtime", "bots.api_runtime.router")  # START/STOP, live status, reports
     api.add_router("/v1/users/me/notifications", "notifications.api.router")
     api.add_router("/v1/simulations", "trading.api.router")  # start, follow, results, strategies
+    api.add_router("/v1/ttadak", "ttadak.api.router")  # game panel, games, BUY / SELL press, CLOSE NOW
 
 
 _mount_routers()

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from bots.models import SubscribedBot
 from bots.selectors import subscribed_bot_effective_settings, subscribed_bot_get_for_user
 from core.errors import NotFound, ValidationError
-from ttadak.models import BLOCKING_STATES, Game, GameState
+from ttadak.models import BLOCKING_STATES, FINAL_STATES, Game, GameState
 from ttadak.params import STRATEGY_NAME, ttadak_settings_resolve
 from users.models import User
 
@@ -81,3 +81,80 @@ def game_totals(*, subscribed_bot_id: int, run_id: int | None = None, since: dat
         rows = rows.filter(pressed_at__gte=since)
     agg = rows.aggregate(games=Count("id"), wins=Count("id", filter=Q(pnl__gt=0)), pnl=Sum("pnl"), fees=Sum("fees"))
     return GameTotals(games=agg["games"] or 0, wins=agg["wins"] or 0, pnl=agg["pnl"] or ZERO, fees=agg["fees"] or ZERO)
+
+
+def ttadak_last_price(*, exchange: str, symbol: str) -> tuple[Decimal | None, str]:
+    """The last price of `symbol` and where it comes from: "live" (this process's engine holds a fresh
+    one), "candle" / "synthetic_candle" (the latest stored 1-minute close), or (None, "") when unknown."""
+    from marketdata.models import Candle
+    from marketdata.symbols import symbol_canonical
+    from ttadak import host
+
+    current = host.current()
+    if current is not None:
+        feed = current.engine.feeds.get((exchange, symbol))
+        if feed is not None and feed.last is not None and feed.age < 60:
+            return feed.last, "live"
+    row = (Candle.objects.filter(symbol=symbol_canonical(symbol), timeframe="1m").order_by("-open_time")
+           .values_list("close", "exchange").first())
+    if row is None:
+        return None, ""
+    return row[0], "synthetic_candle" if row[1] == "synthetic" else "candle"
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """Everything the game panel (chat) and GET /v1/ttadak/bots/{id} show for one Ttadak bot."""
+
+    subscribed_bot: SubscribedBot
+    settings: dict[str, Any] | None  # None when the effective settings are invalid (see settings_error)
+    settings_error: str
+    exchange: str
+    last_price: Decimal | None
+    last_price_source: str
+    in_play: Game | None  # the game in play, or the one waiting for a person
+    recent: list[Game]  # the last finished / failed games, newest first
+    run_id: int | None  # the run since START, while there is one
+    since_start: GameTotals | None
+    all_time: GameTotals
+
+    @property
+    def symbol(self) -> str | None:
+        return self.settings["symbol"] if self.settings is not None else None
+
+
+def ttadak_panel_get(*, user: User, subscribed_bot_id: int, recent: int = 5) -> PanelState:
+    """The panel's figures of one of the user's Ttadak bots (NotFound for anyone else's)."""
+    from ttadak.services.activation import current_run, run_exchange
+
+    subscribed_bot = ttadak_bot_get_for_user(user=user, subscribed_bot_id=subscribed_bot_id)
+    pk = subscribed_bot.pk
+    settings: dict[str, Any] | None
+    try:
+        settings, settings_error = ttadak_settings_get(subscribed_bot=subscribed_bot), ""
+    except ValidationError as error:
+        settings, settings_error = None, error.message
+    exchange = run_exchange(subscribed_bot)
+    price, source = (ttadak_last_price(exchange=exchange, symbol=settings["symbol"]) if settings is not None
+                     else (None, ""))
+    # One row more than shown: a game still in play is among the newest and is left out.
+    ended = [g for g in game_list_recent(subscribed_bot_id=pk, limit=recent + 1) if g.state in FINAL_STATES]
+    run = current_run(pk)
+    return PanelState(
+        subscribed_bot=subscribed_bot, settings=settings, settings_error=settings_error, exchange=exchange,
+        last_price=price, last_price_source=source, in_play=game_blocking_get(subscribed_bot_id=pk),
+        recent=ended[:recent], run_id=run.pk if run is not None else None,
+        since_start=game_totals(subscribed_bot_id=pk, run_id=run.pk) if run is not None else None,
+        all_time=game_totals(subscribed_bot_id=pk),
+    )
+
+
+def game_page_for_user(*, user: User, subscribed_bot_id: int, limit: int, offset: int) -> tuple[int, list[Game]]:
+    """One page of a Ttadak bot's games, newest first, and how many there are (NotFound for anyone else's)."""
+    subscribed_bot = ttadak_bot_get_for_user(user=user, subscribed_bot_id=subscribed_bot_id)
+    rows = Game.objects.filter(subscribed_bot=subscribed_bot).order_by("-created_at", "-id")
+    return rows.count(), list(rows[offset:offset + limit])
+
+
+def game_by_key_get(*, subscribed_bot_id: int, idempotency_key: str) -> Game | None:
+    return Game.objects.filter(subscribed_bot_id=subscribed_bot_id, idempotency_key=idempotency_key).first()
