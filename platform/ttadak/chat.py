@@ -22,9 +22,10 @@ from chat.context import Actor, Ctx
 from chat.journeys.menu import menu_button
 from chat.registry import action, bot_card_extra, command
 from chat.screens import Button, Reply, Screen
-from core.errors import ApplicationError, ValidationError
+from core.errors import ApplicationError, Conflict, ValidationError
 
 PRESS_CODE = "tg"
+CLOSE_CODE = "ttx"  # CLOSE NOW: asks first; "ttx!" closes
 SIDES = {"L": "long", "S": "short"}
 # A game button older than this redraws the panel instead of playing (the screen the user saw is stale).
 PRESS_MAX_AGE = 30 * 60
@@ -44,21 +45,11 @@ def _bot(ctx: Ctx, subscribed_bot_id: int) -> Any:
 
 def _last_price(exchange: str, symbol: str) -> tuple[Decimal | None, str]:
     """The live price this process's engine holds, else the latest stored candle's close (labelled)."""
-    from ttadak import host
+    from ttadak.selectors import ttadak_last_price
 
-    current = host.current()
-    if current is not None:
-        feed = current.engine.feeds.get((exchange, symbol))
-        if feed is not None and feed.last is not None and feed.age < 60:
-            return feed.last, ""
-    from marketdata.models import Candle
-    from marketdata.symbols import symbol_canonical
-
-    row = (Candle.objects.filter(symbol=symbol_canonical(symbol), timeframe="1m").order_by("-open_time")
-           .values_list("close", "exchange").first())
-    if row is None:
-        return None, ""
-    return row[0], " (last stored candle" + (", synthetic)" if row[1] == "synthetic" else ")")
+    price, source = ttadak_last_price(exchange=exchange, symbol=symbol)
+    return price, {"candle": " (last stored candle)", "synthetic_candle": " (last stored candle, synthetic)"}.get(
+        source, "")
 
 
 def _settings_line(settings: dict[str, Any]) -> str:
@@ -97,20 +88,19 @@ def _result_line(game: Any) -> str:
 def panel(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     """The game panel of one Ttadak bot."""
     from ttadak import identities
-    from ttadak.selectors import game_blocking_get, game_list_recent, game_totals, ttadak_settings_get
-    from ttadak.services.activation import current_run, run_exchange
+    from ttadak.selectors import ttadak_panel_get
+    from ttadak.services.play import CLOSABLE_STATES
 
-    subscribed_bot = _bot(ctx, subscribed_bot_id)
+    state_of = ttadak_panel_get(user=ctx.user, subscribed_bot_id=subscribed_bot_id)
+    subscribed_bot = state_of.subscribed_bot
     pk = subscribed_bot.pk
     # Whoever sees a panel may press it: let this process's fast path know their account.
     identities.remember(surface=ctx.actor.surface, team_id=ctx.actor.team_id,
                         external_user_id=ctx.actor.external_user_id, user_id=ctx.user.pk)
     lines = [note] if note else []
-    try:
-        settings = ttadak_settings_get(subscribed_bot=subscribed_bot)
-    except ValidationError as error:
-        settings = None
-        lines.append(error.message)
+    settings = state_of.settings
+    if state_of.settings_error:
+        lines.append(state_of.settings_error)
     running = subscribed_bot.state == "running"
     state = {"running": "▶ ready to play", "error": "⚠ error", "stopped": "■ stopped"}.get(
         subscribed_bot.state, subscribed_bot.get_state_display().lower())
@@ -118,26 +108,26 @@ def panel(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
     if subscribed_bot.state == "error" and subscribed_bot.state_reason:
         lines.append(f"Reason: {subscribed_bot.state_reason}")
     if settings is not None:
-        exchange = run_exchange(subscribed_bot)
-        price, source = _last_price(exchange, settings["symbol"])
+        price, source = _last_price(state_of.exchange, settings["symbol"])
         lines.append(f"{settings['symbol']} · last price {formatting.number(price, 2)}{source}")
         lines.append(_settings_line(settings))
-    in_play = game_blocking_get(subscribed_bot_id=pk)
+    in_play = state_of.in_play
     lines.append(_game_in_play_line(ctx, in_play) if in_play else "Position: none")
-    recent = [g for g in game_list_recent(subscribed_bot_id=pk, limit=6) if g.state in ("finished", "failed")]
-    if recent:
+    if state_of.recent:
         lines.append("Last games:")
-        lines += [f"• {_result_line(game)}" for game in recent[:5]]
-    run = current_run(pk)
-    if run is not None:
-        totals = game_totals(subscribed_bot_id=pk, run_id=run.pk)
+        lines += [f"• {_result_line(game)}" for game in state_of.recent]
+    totals = state_of.since_start
+    if totals is not None:
         lines.append(f"Since START: {totals.games} games, {totals.wins} won, P&L "
                      f"{formatting.money(totals.pnl, signed=True)} after fees")
-    overall = game_totals(subscribed_bot_id=pk)
+    overall = state_of.all_time
     if overall.games:
         lines.append(f"All time: {overall.games} games, P&L {formatting.money(overall.pnl, signed=True)}")
 
     rows: list[list[Button]] = []
+    if in_play is not None and in_play.state in CLOSABLE_STATES:
+        # Also after STOP: a game in play still runs until it ends, and may be ended now.
+        rows.append([ctx.button("CLOSE NOW", CLOSE_CODE, pk, in_play.pk, style="danger")])
     if running:
         rows.append([ctx.button("BUY GAME", PRESS_CODE, "L", pk, style="primary"),
                      ctx.button("SELL GAME", PRESS_CODE, "S", pk, style="danger")])
@@ -212,6 +202,51 @@ def stop_action(ctx: Ctx, subscribed_bot_id: int) -> Screen:
     if current is not None:
         current.forget_soon(subscribed_bot_id)
     return panel(ctx, subscribed_bot_id, note="Stopped. A game in play still ends by its own rules.")
+
+
+# --- CLOSE NOW -----------------------------------------------------------------------------------------------------
+# Asked first, like the core's other actions that trade at market (STOP and close, cancel an order). The
+# payload names the game, so a panel drawn for an older game can never close a newer one.
+
+
+def _close_refused(ctx: Ctx, subscribed_bot_id: int, error: ApplicationError) -> Reply:
+    """The game ended (or began closing) meanwhile: show where it is rather than a bare alert."""
+    return Reply(screen=panel(ctx, subscribed_bot_id, note=error.message), edit=True, alert=error.message)
+
+
+@action(CLOSE_CODE, int, int, max_age=CONTROL_MAX_AGE, refresh=lambda ctx, pk, game_id: panel_action(ctx, pk))
+def close_confirm(ctx: Ctx, subscribed_bot_id: int, game_id: int) -> Reply | Screen:
+    from ttadak.services.play import game_close_check
+
+    subscribed_bot = _bot(ctx, subscribed_bot_id)
+    try:
+        game = game_close_check(user=ctx.user, game_id=game_id)
+    except Conflict as error:
+        return _close_refused(ctx, subscribed_bot.pk, error)
+    money = "real money" if game.run_type == "live" else "paper money"
+    return Screen(
+        title=f"Close {game.get_side_display()} #{game.pk} now?",
+        text=f"The exit order is cancelled and the position closed at market ({money}, taker fee). The result "
+             "replaces the panel.",
+        rows=[[ctx.button("Yes, close now", f"{CLOSE_CODE}!", game.subscribed_bot_id, game.pk, style="danger"),
+               ctx.button("No", "tt", game.subscribed_bot_id)]],
+    )
+
+
+@action(f"{CLOSE_CODE}!", int, int, mutates=True, max_age=CONTROL_MAX_AGE,
+        refresh=lambda ctx, pk, game_id: panel_action(ctx, pk))
+def close_now_action(ctx: Ctx, subscribed_bot_id: int, game_id: int) -> Reply:
+    """Ends the game at market (reason manual) on this process's engine and shows the panel with the result.
+    In the Telegram process the close runs on the bot's loop and the engine redraws the panel when done."""
+    from ttadak.services.play import game_close_now
+
+    subscribed_bot = _bot(ctx, subscribed_bot_id)
+    try:
+        outcome = game_close_now(user=ctx.user, game_id=game_id,
+                                 surface="slack" if ctx.actor.surface == "slack" else "")
+    except Conflict as error:
+        return _close_refused(ctx, subscribed_bot.pk, error)
+    return Reply(screen=panel(ctx, outcome.game.subscribed_bot_id, note=outcome.text), edit=True)
 
 
 # --- the press ----------------------------------------------------------------------------------------------------
