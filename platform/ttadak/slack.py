@@ -34,6 +34,7 @@ PRESS_TIMEOUT_SECONDS = 20.0
 
 
 def is_game_press(action: dict[str, Any]) -> bool:
+    """BUY / SELL GAME only: every other panel button (START, STOP, CLOSE NOW …) is the core listener's."""
     return str(action.get("value") or "").startswith(VALUE_PREFIX)
 
 
