@@ -19,6 +19,7 @@ from django.utils import timezone
 from bots.events import bot_event_record
 from bots.models import BotEventKind, BotState, Order, OrderSide, OrderStatus, OrderType, RunType, SubscribedBot, Trade
 from core.errors import Conflict, NotFound, PermissionDenied
+from core.fastinsert import insert_returning_pk
 from trading.orders.placement import OrderIntent, client_order_id_for
 from ttadak import gamemath
 from ttadak.models import BLOCKING_STATES, CloseReason, Game, GameSide, GameState
@@ -136,7 +137,8 @@ def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePla
                 raise Conflict("Ttadak is not started. Press START on the panel first.")
             if not row[1]:
                 raise SessionStale()
-            entry, exit_ = Order.objects.bulk_create(legs)
+            insert_returning_pk(legs)  # the ORM's rows, without compiling the INSERT on every press
+            entry, exit_ = legs
             game = Game(
                 subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id, run_type=scope.run_type,
                 idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=scope.exchange,
@@ -146,7 +148,7 @@ def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePla
                 team_id=target.team_id, external_user_id=target.external_user_id, chat_id=target.chat_id,
                 message_id=target.message_id,
             )
-            game.save(force_insert=True)
+            insert_returning_pk([game])
             return game, True
     except IntegrityError:
         # The same key again (its orders' client order ids are taken), or another game went in play first.
