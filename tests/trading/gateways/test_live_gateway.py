@@ -254,3 +254,58 @@ def test_ccxt_debug_logging_and_errors_never_show_key_secret_or_signature(exchan
         assert "signature=" not in text or "signature=[redacted]" in text
     assert "Credentials(" in repr(credentials(exchange_account)) and exchange_account.secret not in repr(
         credentials(exchange_account))
+
+
+@pytest.mark.parametrize("request_fields", [
+    {"side": "buy", "type": "market"},
+    {"side": "sell", "type": "market", "reduce_only": True},
+    {"side": "sell", "type": "limit", "price": Decimal("60000.1")},
+    {"side": "buy", "type": "limit", "price": Decimal("59999.97"), "reduce_only": True},
+    {"side": "buy", "type": "market", "amount": "0.0125"},
+])
+def test_plain_usdm_orders_skip_ccxt_create_order_but_send_exactly_its_request(
+        exchange_account: EmulatorAccount, request_fields: dict) -> None:
+    """The lean path (`fapiPrivatePostOrder` + `parse_order`) signs the very request ccxt's generic
+    `create_order` signs for the same order; only timestamp and signature differ."""
+    fields = dict(request_fields)
+    request = order("lean-1", str(fields.pop("amount", "0.01")), **fields)
+
+    async def body(gateway: LiveGateway) -> tuple[list, list]:
+        await gateway.load_markets()
+        sent: list[list[tuple[str, str]]] = []
+
+        async def capture(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
+            from urllib.parse import parse_qsl
+            sent.append([(k, v) for k, v in parse_qsl(body or url.split("?", 1)[1])
+                         if k not in ("timestamp", "signature")])
+            raise asyncio.CancelledError
+
+        original, gateway.client.fetch = gateway.client.fetch, capture
+        try:
+            symbol = await gateway._unified(request.symbol)
+            with pytest.raises(asyncio.CancelledError):
+                await gateway.create_order(request)
+            params = {"newClientOrderId": request.client_order_id, **({"reduceOnly": True} if request.reduce_only
+                                                                        else {}),
+                      **({"timeInForce": "GTC"} if request.type == "limit" else {})}
+            with pytest.raises(asyncio.CancelledError):
+                await gateway.client.create_order(symbol, request.type, request.side, float(request.amount),
+                                                  float(request.price) if request.price else None, params)
+        finally:
+            gateway.client.fetch = original
+        return sent[0], sent[1]
+
+    lean, generic = with_gateway(exchange_account, body)
+    assert lean == generic
+
+
+def test_lean_order_path_places_and_parses_like_ccxt(exchange_account: EmulatorAccount) -> None:
+    async def body(gateway: LiveGateway):  # noqa: ANN202
+        placed = await gateway.create_order(order("lean-2", side="sell", type="limit", price=Decimal("90000")))
+        fetched = await gateway.fetch_order("BTC/USDT", client_order_id="lean-2")
+        return placed, fetched
+
+    placed, fetched = with_gateway(exchange_account, body)
+    assert placed.client_order_id == "lean-2" and placed.exchange_order_id
+    assert placed.status == fetched.status == "open" and placed.price == Decimal("90000")
+    assert placed.amount == fetched.amount == Decimal("0.01")
