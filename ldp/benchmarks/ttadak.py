@@ -4,9 +4,9 @@ The whole chain runs for real, `--games` times (default 500, after `--warmup` un
 
     Telegram emulator (Bot API, in this process) hands the BUY GAME / SELL GAME callback to the bot's
     getUpdates long poll → the platform's aiogram Dispatcher → ttadak.telegram (its game-press
-    middleware) → GameEngine.press: plan, both legs signed by ccxt while ONE database transaction
-    commits the game and both orders "submitting", then both requests written (burst rate limiter,
-    warm keep-alive connections) → the exchange emulator, in a SEPARATE process, records each arrival.
+    middleware) → GameEngine.press: plan, both legs signed by ccxt and parked on warm wire connections,
+    ONE database transaction commits the game and both orders "submitting", then both prepared requests
+    are written back to back → the exchange emulator, in a SEPARATE process, records each arrival.
 
 Press: `time.perf_counter_ns()` taken in the Telegram emulator the moment its getUpdates handler
 returns the batch holding the callback query (the update is handed over; serialising and sending it
@@ -221,7 +221,8 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
         (entry_at, entry_done), (exit_at, exit_done) = arrivals[entry_cid], arrivals[exit_cid]
         entry, exit_ = (entry_at - pressed) / 1e6, (exit_at - pressed) / 1e6
         first_busy = (entry_done - entry_at) if entry_at <= exit_at else (exit_done - exit_at)
-        stamp = {name: (game_timings[f"{name}_ns"] - pressed) / 1e6 for name in ("received", "engine", "persisted")}
+        stamp = {name: (game_timings[f"{name}_ns"] - pressed) / 1e6
+                 for name in ("received", "engine", "parked", "persisted")}
         rows.append({**stamp, "entry": entry, "exit": exit_, "both": max(entry, exit_), "skew": abs(entry - exit_),
                      "emulator": first_busy / 1e6})
     return {"rows": rows}
@@ -294,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
           f"{vendor}, exchange emulator in a separate process, {os.cpu_count()} CPUs")
     print(f"{'milliseconds':<34} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
     names = {"received": "press → Ttadak handler called", "engine": "press → engine (session checked)",
+             "parked": "press → both legs signed, parked",
              "persisted": "press → intents committed", "entry": "press → entry order arrives",
              "exit": "press → exit order arrives", "both": "press → both orders (later leg)",
              "skew": "skew between the two legs",

@@ -333,8 +333,9 @@ class GameEngine:
 
     @staticmethod
     async def _prime(gateway: Any, symbol: str) -> None:
-        """Two requests at once leave two open keep-alive connections: both legs of a press find one."""
+        """Two warm wire connections, one per leg (and two in aiohttp's pool, its fallback)."""
         await asyncio.gather(gateway.fetch_ticker(symbol), gateway.fetch_ticker(symbol))
+        await sendgate.prime(gateway.client, LEGS)
 
     async def _keepalive(self, session: GameSession) -> None:
         while True:
@@ -381,12 +382,15 @@ class GameEngine:
             price = session.feed.last if session.feed.age <= PRICE_MAX_AGE_SECONDS else await session.feed.refresh()
             plan = plan_game(side=side, settings=session.settings, market=session.market, price=price, now=pressed_at)
             legs = game_services.press_legs(session.scope, plan, idempotency_key)
-            # Both legs are built and signed while the intents commit; they leave when the commit is done.
+            # Both legs are built and signed first and wait at the gate (on their own warm connections); then
+            # the intents commit; then both requests are written together.
             gate = sendgate.SendGate()
             gateway = sendgate.GatedGateway(session.gateway, gate)
             sends = sendgate.start_legs(
                 legs, lambda leg, gw=gateway: order_submit(leg, gw, fresh=True, policy=LEG_POLICY), gate)
             try:
+                await gate.parked(sends)
+                t_parked = time.perf_counter_ns()
                 game, created = await _persist(scope=session.scope, idempotency_key=idempotency_key, plan=plan,
                                                target=target, pressed_at=pressed_at, legs=legs)
             except BaseException as error:
@@ -411,7 +415,8 @@ class GameEngine:
                 logger.error("a leg of game %s failed unexpectedly: %r", game.pk, outcome)
         entry, exit_ = game.entry_order, game.exit_order
         # perf_counter_ns stamps (CLOCK_MONOTONIC: comparable with the exchange emulator's arrival stamps).
-        timings = {"received_ns": received_ns or t_press, "engine_ns": t_press, "persisted_ns": t_persisted,
+        timings = {"received_ns": received_ns or t_press, "engine_ns": t_press, "parked_ns": t_parked,
+                   "persisted_ns": t_persisted,
                    "answered_ns": t_answered}
         self.spawn(self._after_send(game.pk, session, timings))
         return PressResult(game.pk, False, game.state, _sent_line(game, entry, exit_))
@@ -725,6 +730,7 @@ class GameEngine:
             logger.exception("redrawing the panel of game %s failed", game_id)
 
 
+LEGS = 2  # entry and exit
 _persist = sync_to_async(game_services.game_press_persist)
 
 
