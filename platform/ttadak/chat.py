@@ -146,7 +146,7 @@ def panel_action(ctx: Ctx, subscribed_bot_id: int) -> Screen:
 
     current = host.current()
     if current is not None:
-        current.loop.call_soon_threadsafe(current.engine.touch, subscribed_bot_id)
+        current.call_soon(current.engine.touch, subscribed_bot_id)
     return panel(ctx, subscribed_bot_id)
 
 

@@ -7,12 +7,18 @@
 
 `warm_soon()` is how START (a sync service called from any surface) asks this process's engine, if it
 has one, to warm the bot now rather than at its first press.
+
+Every hand-off to the engine's loop runs in a fresh `contextvars.Context()`, never the caller's: a sync
+caller is often inside asgiref's `sync_to_async` worker (Telegram's chat core, an ASGI request), and a task
+inheriting that worker's state would have its own `sync_to_async` calls refuse ("Single thread executor
+already being used, would deadlock") or queue behind the very thread that waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import gc
 import logging
 import threading
@@ -33,11 +39,20 @@ class EngineHost:
         self.loop = loop
         self.thread = thread  # None: attached to an adapter's own loop
 
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """Run `callback(*args)` on the engine's loop, from any thread, in a fresh context (see above)."""
+        self.loop.call_soon_threadsafe(callback, *args, context=contextvars.Context())
+
+    def spawn_soon(self, make: Callable[[GameEngine], Awaitable[Any]]) -> None:
+        """Start `make(engine)` as an engine task, from any thread, without waiting; it handles its own errors."""
+        self.call_soon(lambda: self.engine.spawn(make(self.engine)))
+
     def submit(self, make: Callable[[GameEngine], Awaitable[T]]) -> concurrent.futures.Future[T]:
         async def call() -> T:
             return await make(self.engine)
 
-        return asyncio.run_coroutine_threadsafe(call(), self.loop)
+        # run_coroutine_threadsafe schedules its task with the context current here: make that a fresh one.
+        return contextvars.Context().run(asyncio.run_coroutine_threadsafe, call(), self.loop)
 
     def run(self, make: Callable[[GameEngine], Awaitable[T]], *, timeout: float = 30.0) -> T:
         """Run on the engine's loop and wait (from a thread that is not the loop's). A thread host only:
@@ -57,10 +72,10 @@ class EngineHost:
             if on_done is not None:
                 await on_done(subscribed_bot_id)
 
-        self.loop.call_soon_threadsafe(lambda: self.engine.spawn(warm(self.engine)))
+        self.spawn_soon(warm)
 
     def forget_soon(self, subscribed_bot_id: int) -> None:
-        self.loop.call_soon_threadsafe(self.engine.forget, subscribed_bot_id)
+        self.call_soon(self.engine.forget, subscribed_bot_id)
 
 
 _lock = threading.Lock()
@@ -109,8 +124,7 @@ def thread_host(*, surface: str = "") -> EngineHost:
         ready.wait(10)
         _host = EngineHost(box["engine"], box["loop"], thread)
         if surface:
-            engine = box["engine"]
-            _host.loop.call_soon_threadsafe(lambda: engine.spawn(warm_scan(engine, surface=surface)))
+            _host.spawn_soon(lambda engine: warm_scan(engine, surface=surface))
         return _host
 
 
@@ -123,14 +137,14 @@ def stop_thread_host() -> None:
             return  # an attached host belongs to its adapter, which closes it
         _host = None
 
-    async def close() -> None:
+    async def close(engine: GameEngine) -> None:
         from asgiref.sync import sync_to_async
         from django.db import connections
 
-        await host.engine.close()
+        await engine.close()
         await sync_to_async(connections.close_all)()  # the sync worker thread's database connections
 
-    asyncio.run_coroutine_threadsafe(close(), host.loop).result(30)
+    host.submit(close).result(30)
     host.loop.call_soon_threadsafe(host.loop.stop)
     host.thread.join(10)
 

@@ -10,7 +10,6 @@ must not block: there CLOSE NOW is handed to that loop and the engine redraws th
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -134,17 +133,17 @@ async def close_on_engine(engine: Any, game_id: int, *, sending_wait: float = SE
 
 
 def _hand_to_loop(engine_host: Any, make: Callable[[Any], Awaitable[Any]]) -> None:
-    """Start `make(engine)` on an adapter's loop without waiting. The task gets a fresh context: it must
-    not inherit this worker thread's asgiref state (the loop's sync work would think it deadlocks)."""
-    async def run() -> None:
+    """Start `make(engine)` on an adapter's loop without waiting (EngineHost.spawn_soon: in a fresh context,
+    not this worker thread's asgiref state)."""
+    async def run(engine: Any) -> None:
         try:
-            await make(engine_host.engine)
+            await make(engine)
         except ApplicationError as error:
             logger.info("CLOSE NOW: %s", error.message)
         except Exception:
             logger.exception("CLOSE NOW failed; the sweep takes the game over")
 
-    engine_host.loop.call_soon_threadsafe(lambda: engine_host.engine.spawn(run()), context=contextvars.Context())
+    engine_host.spawn_soon(run)
 
 
 def game_close_now(*, user: User, game_id: int, surface: str = "") -> CloseOutcome:
