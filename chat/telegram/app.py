@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
@@ -18,6 +17,7 @@ from aiohttp import web
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from chat.telegram.lanes import LaneSession
 from core.embedded_redis import redis_py_url
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 
 def build_bot(token: str | None = None, api_base: str | None = None) -> Bot:
     """A real aiogram Bot; `api_base` (TELEGRAM_API_BASE) points it at another Bot API server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base((api_base or settings.TELEGRAM_API_BASE).rstrip("/")))
+    session = LaneSession(api=TelegramAPIServer.from_base((api_base or settings.TELEGRAM_API_BASE).rstrip("/")))
     return Bot(token=token or settings.TELEGRAM_BOT_TOKEN, session=session)
 
 

@@ -32,10 +32,12 @@ from asgiref.sync import sync_to_async
 from chat import engine as chat_engine
 from chat import payloads
 from chat.context import Actor, Ctx
+from chat.telegram import lanes
 from chat.telegram.render import screen_message_kwargs
 from core.errors import ApplicationError, NotFound, PermissionDenied
 from ttadak import chat as journey
 from ttadak import identities
+from ttadak.services.games import PressTarget
 from users.models import UserStatus
 
 logger = logging.getLogger(__name__)
@@ -102,36 +104,51 @@ def setup(dispatcher: Dispatcher) -> None:
     manager.register(GamePressMiddleware())
     for middleware in later:
         manager.register(middleware)
+    lanes.register(press_lane)
 
 
 class GamePressMiddleware(BaseMiddleware):
-    """The press's fast path: a game button from a person whose account this process already knows
+    """The press's fast path when the lane did not take it (webhook mode, or an update the lane could
+    not claim): a game button from a person whose account this process already knows
     (ttadak.identities) is verified and played here. Anything else — an unknown person, a group chat, a
     button not signed for the remembered account, a stale panel — continues down the full chain, where
-    `on_press` answers it with the chat session resolved."""
+    `on_press` answers it with the chat session resolved. A press the lane already played stops here."""
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         query = event.callback_query if isinstance(event, Update) else None
         if query is None or not (query.data or "").startswith(PREFIX):
             return await handler(event, data)
+        if query.id in _claimed:
+            _claimed.discard(query.id)
+            return None
         received = time.perf_counter_ns()
         person, chat = data.get("event_from_user"), data.get("event_chat")
         if person is None or person.is_bot or chat is None or chat.type != "private":
             return await handler(event, data)
-        owner = identities.recall(surface="telegram", team_id="", external_user_id=str(person.id))
-        if owner is None:
+        claim = _claim(str(person.id), query.data or "")
+        if claim is None:
             return await handler(event, data)
-        text = await fast_press(query, owner, received)
-        if text is None:
-            return await handler(event, data)
+        message = query.message
+        text = await _play(PressTarget(surface="telegram", external_user_id=str(person.id),
+                                       chat_id=str(message.chat.id) if message else str(person.id),
+                                       message_id=str(message.message_id) if message else ""),
+                           *claim, received)
         await query.answer(text=text[:MAX_ALERT] or None, show_alert=len(text) > 60)
         return None
 
 
-async def fast_press(query: CallbackQuery, owner_id: int, received_ns: int) -> str | None:
-    """Play a press for a remembered account; None when it must take the full path instead."""
-    raw = (query.data or "")[2:]
+# Callback queries the lane has played: their normal dispatch (which still happens) must not play them again.
+_claimed: set[str] = set()
+
+
+def _claim(person: str, data: str) -> tuple[int, str, int, str] | None:
+    """(owner, side, bot, payload) of a press from a remembered person with a valid, fresh button for that
+    account; None when it must take the full path instead."""
+    owner_id = identities.recall(surface="telegram", team_id="", external_user_id=person)
+    if owner_id is None:
+        return None
+    raw = data[2:]
     now = datetime.now(UTC)
     try:
         payload = payloads.decode(raw, owner_id=owner_id)
@@ -140,28 +157,55 @@ async def fast_press(query: CallbackQuery, owner_id: int, received_ns: int) -> s
         return None
     if payload.issued_at > now + chat_engine.CLOCK_SKEW or journey.stale_press(payload.issued_at, now):
         return None
-    return await _play(query, owner_id, side, subscribed_bot_id, raw, received_ns)
+    return owner_id, side, subscribed_bot_id, raw
 
 
-async def _play(query: CallbackQuery, user_id: int, side: str, subscribed_bot_id: int, raw: str,
+def press_lane(bot: Bot, updates: list[dict[str, Any]], received_ns: int) -> list[asyncio.Task]:
+    """The Telegram lane (chat.telegram.lanes): play game presses from the raw getUpdates answer, before
+    aiogram parses the batch and before it sends the next getUpdates."""
+    started = []
+    for update in updates:
+        query = update.get("callback_query")
+        if not isinstance(query, dict) or not str(query.get("data") or "").startswith(PREFIX):
+            continue
+        person, message = query.get("from") or {}, query.get("message") or {}
+        chat = message.get("chat") or {}
+        if person.get("is_bot") or chat.get("type") != "private" or "id" not in person or "id" not in query:
+            continue
+        claim = _claim(str(person["id"]), str(query["data"]))
+        if claim is None:
+            continue
+        _claimed.add(str(query["id"]))
+        target = PressTarget(surface="telegram", external_user_id=str(person["id"]), chat_id=str(chat["id"]),
+                             message_id=str(message.get("message_id") or ""))
+        started.append(asyncio.get_running_loop().create_task(
+            _lane_play(bot, str(query["id"]), target, claim, received_ns)))
+    return started
+
+
+async def _lane_play(bot: Bot, query_id: str, target: PressTarget, claim: tuple[int, str, int, str],
+                     received_ns: int) -> None:
+    text = await _play(target, *claim, received_ns)
+    try:
+        await bot.answer_callback_query(callback_query_id=query_id, text=text[:MAX_ALERT] or None,
+                                        show_alert=len(text) > 60)
+    except Exception:
+        logger.warning("answering Ttadak press %s failed", query_id, exc_info=True)
+
+
+async def _play(target: PressTarget, user_id: int, side: str, subscribed_bot_id: int, raw: str,
                 received_ns: int) -> str:
     from ttadak.engine import game_engine
-    from ttadak.services.games import PressTarget
 
-    person = str(query.from_user.id)
-    message = query.message
-    target = PressTarget(surface="telegram", external_user_id=person,
-                         chat_id=str(message.chat.id) if message else person,
-                         message_id=str(message.message_id) if message else "")
     try:
         result = await game_engine().press(
             user_id=user_id, subscribed_bot_id=subscribed_bot_id, side=side, target=target,
-            idempotency_key=journey.press_key(Actor(surface="telegram", external_user_id=person),
+            idempotency_key=journey.press_key(Actor(surface="telegram", external_user_id=target.external_user_id),
                                               raw.rpartition(payloads.SEPARATOR)[2]),
             received_ns=received_ns)
     except Exception as error:
         if isinstance(error, NotFound | PermissionDenied):
-            identities.forget(surface="telegram", team_id="", external_user_id=person)
+            identities.forget(surface="telegram", team_id="", external_user_id=target.external_user_id)
         elif not isinstance(error, ApplicationError):
             logger.exception("a Ttadak press failed")
         return journey.error_text(error)
@@ -196,7 +240,11 @@ async def press(query: CallbackQuery, ctx: Ctx, received_ns: int | None = None) 
         if message is not None:
             await redraw_panel(query.bot, ctx, subscribed_bot_id, message.chat.id, message.message_id)
         return chat_engine.STALE
-    return await _play(query, ctx.user.pk, side, subscribed_bot_id, raw, received_ns or time.perf_counter_ns())
+    person = ctx.actor.external_user_id
+    target = PressTarget(surface="telegram", external_user_id=person,
+                         chat_id=str(message.chat.id) if message else person,
+                         message_id=str(message.message_id) if message else "")
+    return await _play(target, ctx.user.pk, side, subscribed_bot_id, raw, received_ns or time.perf_counter_ns())
 
 
 async def _edit(bot: Bot, chat_id: int | str, message_id: int | str, kwargs: dict) -> None:

@@ -136,3 +136,45 @@ def test_a_press_from_a_known_person_skips_the_chat_session_but_not_the_checks(t
 
     run(scenario)
     assert Game.objects.count() == 1
+
+
+def test_a_press_is_played_from_the_raw_update_before_aiogram_dispatches_it_and_answered_once(
+        telegram_player, monkeypatch) -> None:  # noqa: ANN001
+    """The lane (chat.telegram.lanes) plays a known person's press from the getUpdates answer itself:
+    its orders are out before aiogram has parsed and dispatched the update, which then changes nothing."""
+    import time
+
+    from aiogram import Dispatcher
+
+    from ttadak import telegram as ttadak_telegram
+    from ttadak.services.activation import ttadak_start
+
+    player = telegram_player
+    ttadak_start(user=player.user, subscribed_bot_id=player.bot.pk)
+    dispatched: dict[str, int] = {}
+    original = Dispatcher.feed_update
+
+    async def feed_update(self, bot, update, **kwargs):  # noqa: ANN001, ANN202
+        if update.callback_query is not None:
+            dispatched.setdefault(update.callback_query.id, time.perf_counter_ns())
+        return await original(self, bot, update, **kwargs)
+
+    monkeypatch.setattr(Dispatcher, "feed_update", feed_update)
+    presses: list[str] = []
+
+    async def scenario(h: Harness) -> None:
+        dave = h.emu.user(777)
+        panel = await h.say(dave, "/ttadak")  # drawing the panel remembers dave's account
+        presses.append(dave.press(panel, "BUY GAME"))
+        answer = await h.emu.wait_for(lambda: h.emu.callback_answers.get(presses[0]))
+        assert "sent" in answer["text"]
+        await h.emu.wait_for(lambda: presses[0] in dispatched)
+        await h.say(dave, "/help")  # a later update: the press's dispatch is over by now
+        answers = [c for c in h.emu.calls_of("answerCallbackQuery")
+                   if str(c.params.get("callback_query_id")) == presses[0]]
+        assert len(answers) == 1
+
+    run(scenario)
+    game = Game.objects.get()
+    assert game.timings["persisted_ns"] < game.timings["answered_ns"] < dispatched[presses[0]]
+    assert not ttadak_telegram._claimed  # the dispatch found the claim and dropped it
