@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 EXCHANGE_KEY = web.AppKey("exchange", Exchange)
 FAULTS_KEY = web.AppKey("faults", FaultPlan)
 RAW_BODY = web.RequestKey("raw_body", str)
+ARRIVAL_WINDOW_SECONDS = 0.0003
 ARRIVALS_KEY = web.AppKey("arrivals", dict)  # transport → perf_counter_ns of its pending request's first bytes
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGNED_PREFIXES = ("/fapi/v1/", "/fapi/v2/", "/fapi/v3/", "/sapi/")
@@ -129,9 +130,10 @@ async def record_and_inject(request: web.Request, handler: Handler) -> web.Strea
         method=request.method, path=request.path, query=dict(request.query), form=form, api_key=api_key,
         remote=request.remote, perf_ns=arrival_perf, wall_ns=arrival_wall,
     )
-    # Let requests already waiting on other connections be read and stamped before this one is
-    # processed, so near-simultaneous arrivals are not serialised behind our own processing time.
-    await asyncio.sleep(0)
+    # Let requests arriving on other connections at about the same time be read and stamped before this
+    # one is processed (the loop is busy while it is): near-simultaneous arrivals are then stamped as
+    # they arrived, not one request's processing apart. Costs every answer this much latency.
+    await asyncio.sleep(ARRIVAL_WINDOW_SECONDS)
     latency_ms, fault = request.app[FAULTS_KEY].select(request.method, request.path, api_key)
     if latency_ms:
         await asyncio.sleep(latency_ms / 1000)
