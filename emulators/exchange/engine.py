@@ -207,6 +207,7 @@ class Exchange:
         with self.lock:
             self.clock = MarketClock(mode=self._mode, speed=self._speed, history_bars=self._history)
             self.feed = PriceFeed(self.instruments, seed=self.seed, clock=self.clock)
+            self._day_cache: dict[str, tuple[tuple[Any, ...], tuple[float, float, float, Decimal] | None]] = {}
             self.keys: dict[str, ApiKey] = {}
             self.accounts: dict[str, Account] = {}
             self.orders: dict[int, Order] = {}
@@ -312,17 +313,41 @@ class Exchange:
             asks = [[format(ask + step * i, "f"), format(size * (i + 1), "f")] for i in range(limit)]
             return {"lastUpdateId": self._seq, "E": now_ms(), "T": now_ms(), "bids": bids, "asks": asks}
 
+    def _day_stats(self, symbol: str) -> tuple[float, float, float, Decimal]:
+        """(first open, high, low, volume) of the last 24 h of 1m bars, the forming one included.
+
+        The completed bars' part is kept until a bar completes or the prices are rescaled: working it out
+        walks 1,440 bars (~25 ms), and a busy emulator would stamp the orders that arrive meanwhile late."""
+        bars_per_day = max(1, 86_400_000 // self.clock.interval_ms)
+        if self.clock.interval_ms != 60_000:  # other intervals: aggregate to 1m bins as klines does
+            bars = self.feed.klines(symbol, "1m", start_ms=None, end_ms=None, limit=bars_per_day)
+            return (bars[0].open, max(b.high for b in bars), min(b.low for b in bars),
+                    sum((Decimal(str(round(b.volume, 3))) for b in bars), Decimal(0)))
+        cursor = self.clock.cursor
+        key = (symbol, cursor, self.clock.origin_ms, self.feed.version(symbol))
+        cached = self._day_cache.get(symbol)
+        if cached is None or cached[0] != key:
+            completed = [self.feed.bar(symbol, index) for index in range(max(0, cursor - bars_per_day + 1), cursor)]
+            summary = (completed[0].open, max(b.high for b in completed), min(b.low for b in completed),
+                       sum((Decimal(str(round(b.volume, 3))) for b in completed), Decimal(0))) if completed else None
+            cached = (key, summary)
+            self._day_cache[symbol] = cached
+        forming = self.feed.forming_bar(symbol)
+        forming_volume = Decimal(str(round(forming.volume, 3)))
+        if cached[1] is None:
+            return forming.open, forming.high, forming.low, forming_volume
+        first_open, high, low, volume = cached[1]
+        return first_open, max(high, forming.high), min(low, forming.low), volume + forming_volume
+
     def ticker_24hr(self, symbol: str) -> dict[str, Any]:
         with self.lock:
             self._catch_up()
             instrument = self._instrument(symbol)
-            bars = self.feed.klines(instrument.symbol, "1m", start_ms=None, end_ms=None,
-                                    limit=max(1, 86_400_000 // self.clock.interval_ms))
+            first_open, high_bar, low_bar, volume = self._day_stats(instrument.symbol)
             last = self.feed.price(instrument.symbol)
-            first = quantize(bars[0].open, instrument.tick_size)
-            high = max(quantize(max(b.high for b in bars), instrument.tick_size), last)
-            low = min(quantize(min(b.low for b in bars), instrument.tick_size), last)
-            volume = sum(Decimal(str(round(b.volume, 3))) for b in bars)
+            first = quantize(first_open, instrument.tick_size)
+            high = max(quantize(high_bar, instrument.tick_size), last)
+            low = min(quantize(low_bar, instrument.tick_size), last)
             now = now_ms()
             return {
                 "symbol": instrument.symbol,

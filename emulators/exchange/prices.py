@@ -122,6 +122,7 @@ class PriceFeed:
         self._paths = {symbol: SymbolPath(instrument, seed) for symbol, instrument in instruments.items()}
         # symbol -> [(from_index, factor)], applied cumulatively to bars at or after from_index
         self._scales: dict[str, list[tuple[int, float]]] = {symbol: [] for symbol in instruments}
+        self._versions: dict[str, int] = {}
 
     def _scale(self, symbol: str, index: int) -> float:
         factor = 1.0
@@ -129,6 +130,10 @@ class PriceFeed:
             if index >= from_index:
                 factor *= f
         return factor
+
+    def version(self, symbol: str) -> int:
+        """Changes whenever the symbol's bars change (set_price rescales from then on, load_candles)."""
+        return self._versions.get(symbol, 0)
 
     def bar(self, symbol: str, index: int) -> Bar:
         o, h, low, c, v = self._paths[symbol].get(index)
@@ -151,6 +156,7 @@ class PriceFeed:
     def set_price(self, symbol: str, price: Decimal) -> None:
         current = self.forming_bar(symbol).close
         self._scales[symbol].append((self.clock.cursor, float(price) / current))
+        self._versions[symbol] = self.version(symbol) + 1
 
     def load_candles(self, symbol: str, candles: list[list[float]], *, start_index: int = 0) -> None:
         """Replay `candles` ([open_ms, o, h, l, c, v], oldest first); the clock restarts at `start_index`."""
@@ -159,6 +165,7 @@ class PriceFeed:
         interval = int(candles[1][0] - candles[0][0]) if len(candles) > 1 else self.clock.interval_ms
         self._paths[symbol].load(candles)
         self._scales[symbol] = []
+        self._versions[symbol] = self.version(symbol) + 1
         self.clock.reset_to(origin_ms=int(candles[0][0]), interval_ms=interval, cursor=start_index)
 
     def klines(self, symbol: str, interval: str, *, start_ms: int | None, end_ms: int | None,
