@@ -62,3 +62,4 @@ def test_only_new_objects_of_one_model_are_accepted() -> None:
     existing = OrderFactory()
     with pytest.raises(ValueError):
         insert_returning_pk([existing])
+
