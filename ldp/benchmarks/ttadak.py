@@ -11,7 +11,9 @@ The whole chain runs for real, `--games` times (default 500, after `--warmup` un
 Press: `time.perf_counter_ns()` taken in the Telegram emulator the moment its getUpdates handler
 returns the batch holding the callback query (the update is handed over; serialising and sending it
 to the bot, aiogram's parsing and dispatch are all inside the measurement). Arrival: the exchange
-emulator's `perf_ns` for the order request, taken before it does anything else. Both are
+emulator's `perf_ns` for the order request, taken when its first bytes are read off the connection
+(before HTTP parsing; the emulator also waits 0.3 ms before processing a request, so a request
+arriving meanwhile on another connection is stamped as it arrives). Both are
 CLOCK_MONOTONIC, one clock for every process on the machine. Figures: press → each leg, press → the
 later leg ("both orders"), and the skew between the legs. Each game is then closed at market (not
 measured) so the next press can start a new one.
@@ -294,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nTtadak press → exchange, {len(rows)} games ({args.warmup} warm-up games not counted), database "
           f"{vendor}, exchange emulator in a separate process, {os.cpu_count()} CPUs")
     print(f"{'milliseconds':<34} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
-    names = {"received": "press → Ttadak handler called", "engine": "press → engine (session checked)",
+    names = {"received": "press → Ttadak has the press", "engine": "press → engine (session checked)",
              "parked": "press → both legs signed, parked",
              "persisted": "press → intents committed", "entry": "press → entry order arrives",
              "exit": "press → exit order arrives", "both": "press → both orders (later leg)",
