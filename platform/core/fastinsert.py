@@ -87,33 +87,3 @@ def insert_returning_pk(objects: Sequence[Model], *, using: str = "default") -> 
         obj._state.adding = False
         obj._state.db = using
 
-
-
-def typed_rows(objects: Sequence[Model], *, using: str = "default",
-               expressions: dict[str, tuple[str, list[object]]] | None = None
-               ) -> tuple[str, list[str], list[object]]:
-    """(column list, one `(…)` row per object, params) of new objects of one model, each value cast to its
-    column's type — for `INSERT … SELECT` statements (PostgreSQL), where an uncast NULL or string literal
-    would be text. `expressions` put SQL (with its params) in place of some columns' values (by attname).
-    Values are prepared as `insert_returning_pk` prepares them (the ORM's own field preparation)."""
-    model = type(objects[0])
-    connection = connections[using]
-    statement = _statement(model, 1, connection.vendor, using)
-    quote = connection.ops.quote_name
-    expressions = expressions or {}
-    columns = "(" + ", ".join(quote(field.column) for field in statement.fields) + ")"
-    rows: list[str] = []
-    params: list[object] = []
-    for obj in objects:
-        prepared = statement.params([obj], connection)
-        cells: list[str] = []
-        for field, value in zip(statement.fields, prepared, strict=True):
-            if field.attname in expressions:
-                sql, sql_params = expressions[field.attname]
-                cells.append(sql)
-                params.extend(sql_params)
-            else:
-                cells.append(f"%s::{field.db_type(connection)}")
-                params.append(value)
-        rows.append("(" + ", ".join(cells) + ")")
-    return columns, rows, params

@@ -19,7 +19,7 @@ from django.utils import timezone
 from bots.events import bot_event_record
 from bots.models import BotEventKind, BotState, Order, OrderSide, OrderStatus, OrderType, RunType, SubscribedBot, Trade
 from core.errors import Conflict, NotFound, PermissionDenied
-from core.fastinsert import insert_returning_pk, typed_rows
+from core.fastinsert import insert_returning_pk
 from trading.orders.placement import OrderIntent, client_order_id_for
 from ttadak import gamemath
 from ttadak.models import BLOCKING_STATES, CloseReason, Game, GameSide, GameState
@@ -123,13 +123,6 @@ def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePla
     """
     legs = legs or press_legs(scope, plan, idempotency_key)
     try:
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            game = _press_in_one_statement(scope=scope, idempotency_key=idempotency_key, plan=plan, target=target,
-                                           pressed_at=pressed_at, legs=legs)
-            if game is not None:
-                return game, True
-            # The check refused: the statement wrote nothing; the steps below say why (or play, had the
-            # bot's row changed back meanwhile).
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(_CHECK_SQL, [connection.ops.adapt_datetimefield_value(scope.version),
@@ -146,8 +139,15 @@ def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePla
                 raise SessionStale()
             insert_returning_pk(legs)  # the ORM's rows, without compiling the INSERT on every press
             entry, exit_ = legs
-            game = _press_game(scope=scope, idempotency_key=idempotency_key, plan=plan, target=target,
-                               pressed_at=pressed_at, entry=entry, exit_=exit_)
+            game = Game(
+                subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id, run_type=scope.run_type,
+                idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=scope.exchange,
+                symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
+                reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry,
+                exit_order=exit_, pressed_at=pressed_at, deadline_at=plan.deadline_at, surface=target.surface,
+                team_id=target.team_id, external_user_id=target.external_user_id, chat_id=target.chat_id,
+                message_id=target.message_id,
+            )
             insert_returning_pk([game])
             return game, True
     except IntegrityError:
@@ -158,64 +158,6 @@ def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePla
             return existing, False
         _refuse_in_play(scope.subscribed_bot_id)
         raise
-
-
-def _press_game(*, scope: PressScope, idempotency_key: str, plan: GamePlan, target: PressTarget,
-                pressed_at: datetime, entry: Order, exit_: Order) -> Game:
-    return Game(
-        subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id, run_type=scope.run_type,
-        idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=scope.exchange,
-        symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
-        reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry,
-        exit_order=exit_, pressed_at=pressed_at, deadline_at=plan.deadline_at, surface=target.surface,
-        team_id=target.team_id, external_user_id=target.external_user_id, chat_id=target.chat_id,
-        message_id=target.message_id,
-    )
-
-
-def _press_in_one_statement(*, scope: PressScope, idempotency_key: str, plan: GamePlan, target: PressTarget,
-                            pressed_at: datetime, legs: list[Order]) -> Game | None:
-    """PostgreSQL: the check and the three rows in ONE statement — one round trip and its own transaction
-    (BEGIN, the check, two INSERTs and COMMIT were five). The inserts only happen when the check passes
-    (data-modifying CTEs); None when it did not (nothing was written). The rows are the ones the steps
-    below write (same field preparation, a test compares them); a taken key raises IntegrityError."""
-    entry, exit_ = legs
-    game = _press_game(scope=scope, idempotency_key=idempotency_key, plan=plan, target=target,
-                       pressed_at=pressed_at, entry=entry, exit_=exit_)
-    leg_id = 'SELECT "id" FROM o WHERE "client_order_id" = %s'
-    order_columns, order_rows, order_params = typed_rows(legs)
-    game_columns, [game_row], game_params = typed_rows([game], expressions={
-        "entry_order_id": (f"({leg_id})", [entry.client_order_id]),
-        "exit_order_id": (f"({leg_id})", [exit_.client_order_id])})
-    identity = (f'EXISTS (SELECT 1 FROM "{ChatIdentity._meta.db_table}" i WHERE i."user_id" = b."user_id" '
-                'AND i."surface" = %s AND i."team_id" = %s AND i."external_user_id" = %s)')
-    identity_params: list[object] = [target.surface, target.team_id, target.external_user_id]
-    if target.surface not in CHAT_SURFACES:
-        identity, identity_params = "TRUE", []
-    sql = (
-        f'WITH ok AS (SELECT 1 FROM "{SubscribedBot._meta.db_table}" b JOIN "{User._meta.db_table}" u '
-        'ON u."id" = b."user_id" WHERE b."id" = %s AND b."user_id" = %s AND b."state" = %s '
-        f'AND b."updated_at" = %s AND u."status" = %s AND {identity}), '
-        f'o AS (INSERT INTO "{Order._meta.db_table}" {order_columns} SELECT * FROM (VALUES {", ".join(order_rows)}) '
-        'v WHERE EXISTS (SELECT 1 FROM ok) RETURNING "id", "client_order_id"), '
-        f'g AS (INSERT INTO "{Game._meta.db_table}" {game_columns} SELECT {game_row[1:-1]} '
-        'WHERE EXISTS (SELECT 1 FROM o) RETURNING "id") '
-        f'SELECT (SELECT "id" FROM g), ({leg_id}), ({leg_id})'
-    )
-    params = [scope.subscribed_bot_id, scope.user_id, BotState.RUNNING,
-              connection.ops.adapt_datetimefield_value(scope.version), UserStatus.ACTIVE, *identity_params,
-              *order_params, *game_params, entry.client_order_id, exit_.client_order_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        game_id, entry_id, exit_id = cursor.fetchone()
-    if game_id is None:
-        return None
-    for obj, key in ((entry, entry_id), (exit_, exit_id), (game, game_id)):
-        obj.pk = key
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    game.entry_order, game.exit_order = entry, exit_
-    return game
 
 
 def _refuse_in_play(subscribed_bot_id: int) -> None:
