@@ -6,7 +6,8 @@ Scenarios are async functions run under `async_to_sync`, so the ORM calls the en
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,9 +26,10 @@ from tests.factories import BotFactory, SubscribedBotFactory, UserFactory
 from trading.gateways.pool import LiveGatewayPool
 from ttadak import engine as engine_module
 from ttadak.engine import GameEngine
+from ttadak.models import Game
 from ttadak.services.activation import ttadak_start
 from ttadak.services.games import PressTarget
-from users.models import User
+from users.models import ChatIdentity, User
 
 SYMBOL = "BTC/USDT:USDT"
 PRICE = Decimal("60000")
@@ -68,6 +70,32 @@ def player_create(emulator: EmulatorServer, *, balance: str = "10000", run_type:
     if start:
         subscribed_bot = ttadak_start(user=user, subscribed_bot_id=subscribed_bot.pk)
     return Player(user=user, bot=subscribed_bot, api_key=key.key, account=key.account, emulator=emulator)
+
+
+def game_state(game_id: int, *states: str, timeout: float = 10.0) -> Game:
+    """The game once it is in one of `states` (other threads and processes move it on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        game = Game.objects.select_related("exit_order", "close_order").get(pk=game_id)
+        if game.state in states:
+            return game
+        time.sleep(0.02)
+    raise AssertionError(f"game {game_id} stayed {game.state}, expected {states}")
+
+
+@pytest.fixture
+def slack_player(slack, exchange_emulator, exchange_api_base, fast_watch) -> Iterator[Player]:  # noqa: ANN001, F811
+    """A started player whose Slack identity is U1TT in the harness's team; the engine thread host stops after."""
+    exchange_emulator.exchange.set_price("BTCUSDT", PRICE)
+    player = player_create(exchange_emulator)
+    ChatIdentity.objects.create(user=player.user, surface="slack", external_user_id="U1TT",
+                                team_id=slack.recorder.team_id, chat_id="U1TT")
+    try:
+        yield player
+    finally:
+        from ttadak import host
+
+        host.stop_thread_host()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ own database connection and must see committed rows.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ import pytest
 from bots.models import BotKind, RunType
 from tests.api.conftest import ApiClient, assert_error, client_for
 from tests.factories import BotFactory, SubscribedBotFactory, UserFactory
-from tests.ttadak.conftest import PRICE, Player, player_create
+from tests.ttadak.conftest import PRICE, Player, game_state, player_create
 from ttadak import host
 from ttadak.models import Game, GameState
 from ttadak.services.activation import ttadak_stop
@@ -35,15 +34,6 @@ def api_player(exchange_emulator, exchange_api_base, fast_watch) -> Iterator[tup
     finally:
         host.stop_thread_host()
 
-
-def game_state(game_id: int, *states: str, timeout: float = 10.0) -> Game:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        game = Game.objects.get(pk=game_id)
-        if game.state in states:
-            return game
-        time.sleep(0.02)
-    raise AssertionError(f"game {game_id} stayed {game.state}, expected {states}")
 
 
 def posted_orders(player: Player) -> list:

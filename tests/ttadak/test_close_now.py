@@ -4,7 +4,6 @@ with reason manual — in the core (terminal), Telegram (emulator, real aiogram)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -16,20 +15,10 @@ from chat.telegram.routers import actions
 from tests.chat.conftest import make_driver
 from tests.chat.slack.conftest import SlackHarness, button_value, message_text
 from tests.chat.telegram.conftest import Harness, running_bot
-from tests.ttadak.conftest import PRICE, Player, player_create
+from tests.ttadak.conftest import PRICE, Player, game_state, player_create
 from ttadak import host
 from ttadak.models import Game, GameState
 from users.models import ChatIdentity
-
-
-def game_state(game_id: int, *states: str, timeout: float = 10.0) -> Game:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        game = Game.objects.select_related("exit_order", "close_order").get(pk=game_id)
-        if game.state in states:
-            return game
-        time.sleep(0.02)
-    raise AssertionError(f"game {game_id} stayed {game.state}, expected {states}")
 
 
 def position(player: Player) -> Decimal:
@@ -198,17 +187,6 @@ def test_close_now_on_telegram_edits_the_panel_with_the_result(telegram_player) 
 
 # --- Slack: signed requests into the Bolt app, the close on the Slack process's engine thread ---------------------
 
-
-@pytest.fixture
-def slack_player(slack: SlackHarness, exchange_emulator, exchange_api_base, fast_watch) -> Iterator[Player]:  # noqa: ANN001
-    exchange_emulator.exchange.set_price("BTCUSDT", PRICE)
-    player = player_create(exchange_emulator)
-    ChatIdentity.objects.create(user=player.user, surface="slack", external_user_id="U1TT",
-                                team_id=slack.recorder.team_id, chat_id="U1TT")
-    try:
-        yield player
-    finally:
-        host.stop_thread_host()
 
 
 @pytest.mark.django_db(transaction=True)
