@@ -129,13 +129,17 @@ class GamePressMiddleware(BaseMiddleware):
         claim = _claim(str(person.id), query.data or "")
         if claim is None:
             return await handler(event, data)
-        message = query.message
-        text = await _play(PressTarget(surface="telegram", external_user_id=str(person.id),
-                                       chat_id=str(message.chat.id) if message else str(person.id),
-                                       message_id=str(message.message_id) if message else ""),
-                           *claim, received)
+        text = await _play(_target(query, str(person.id)), *claim, received)
         await query.answer(text=text[:MAX_ALERT] or None, show_alert=len(text) > 60)
         return None
+
+
+def _target(query: CallbackQuery, person: str) -> PressTarget:
+    """Where a parsed press came from (the lane reads the same fields from the raw update)."""
+    message = query.message
+    return PressTarget(surface="telegram", external_user_id=person,
+                       chat_id=str(message.chat.id) if message else person,
+                       message_id=str(message.message_id) if message else "")
 
 
 # Callback queries the lane has played: their normal dispatch (which still happens) must not play them again.
@@ -240,11 +244,8 @@ async def press(query: CallbackQuery, ctx: Ctx, received_ns: int | None = None) 
         if message is not None:
             await redraw_panel(query.bot, ctx, subscribed_bot_id, message.chat.id, message.message_id)
         return chat_engine.STALE
-    person = ctx.actor.external_user_id
-    target = PressTarget(surface="telegram", external_user_id=person,
-                         chat_id=str(message.chat.id) if message else person,
-                         message_id=str(message.message_id) if message else "")
-    return await _play(target, ctx.user.pk, side, subscribed_bot_id, raw, received_ns or time.perf_counter_ns())
+    return await _play(_target(query, ctx.actor.external_user_id), ctx.user.pk, side, subscribed_bot_id, raw,
+                       received_ns or time.perf_counter_ns())
 
 
 async def _edit(bot: Bot, chat_id: int | str, message_id: int | str, kwargs: dict) -> None:
