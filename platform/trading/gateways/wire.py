@@ -122,22 +122,24 @@ class WireConnections:
         """Have `count` idle connections, each proven by a request to `ping_url` (a cheap public GET):
         existing ones are pinged (keeps them alive at the server), missing ones opened. Returns how many."""
         ready: list[WireConnection] = []
-        while len(ready) < count:
-            connection = self.take() or await self.open(timeout)
-            try:
-                connection.write(self.encode("GET", ping_url, {"User-Agent": "ldp-wire"}, None))
-                answer = await self.read(connection, timeout)
-            except WireError:
-                connection.close()
-                if connection.opened_at >= time.monotonic() - timeout:
-                    raise
-                continue  # a stale one: open a fresh one instead
-            if answer.status >= 400 or not answer.keep_alive:
-                connection.close()
-                raise WireError(f"the exchange answered the ping with {answer.status}")
-            ready.append(connection)
-        for connection in ready:
-            self._idle.append(connection)
+        try:
+            while len(ready) < count:
+                reused = self.take()
+                connection = reused or await self.open(timeout)
+                try:
+                    connection.write(self.encode("GET", ping_url, {"User-Agent": "ldp-wire"}, None))
+                    answer = await self.read(connection, timeout)
+                except (WireError, TimeoutError) as error:
+                    connection.close()
+                    if reused is None:
+                        raise WireError(f"the ping to {self.host} failed: {error!r}") from error
+                    continue  # the server had dropped it: open a fresh one instead
+                if answer.status >= 400 or not answer.keep_alive:
+                    connection.close()
+                    raise WireError(f"the exchange answered the ping with {answer.status}")
+                ready.append(connection)
+        finally:
+            self._idle.extend(ready)
         return len(ready)
 
     def close(self) -> None:
