@@ -25,6 +25,25 @@ def _notifications_delivered_inline(settings) -> None:
     settings.NOTIFICATIONS_DISPATCH = "inline"
 
 
+@pytest.fixture(autouse=True)
+def _hot_path_database_calls_share_the_test_transaction(request, monkeypatch) -> None:  # noqa: ANN001
+    """A test inside a test transaction (the `db` fixture) sees its rows only on its own connection, so a
+    hot path's `DatabaseThread` (the Ttadak press) runs its calls there, through asgiref's thread-sensitive
+    `sync_to_async` like the rest of the engine. Tests with real transactions (`transactional_db`,
+    `django_db(transaction=True)`) keep the real thread."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker is not None and marker.kwargs.get("transaction")):
+        return
+    from asgiref.sync import sync_to_async
+
+    from core.dbthread import DatabaseThread
+
+    async def call(self, function, /, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        return await sync_to_async(function)(*args, **kwargs)
+
+    monkeypatch.setattr(DatabaseThread, "call", call)
+
+
 @pytest.fixture(scope="session")
 def broker_url() -> str:
     """The broker the suite uses: REDIS_URL (CI: the machine's Redis) or the embedded one."""

@@ -30,10 +30,12 @@ from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 from django.utils import timezone
 
 from bots.models import FINAL_ORDER_STATUSES, Order, OrderStatus, RunType, SubscribedBot
 from core.db import wal_checkpoint_now
+from core.dbthread import DatabaseThread
 from core.errors import ApplicationError, Conflict, TemporaryError, ValidationError
 from trading.gateways import errors as gw
 from trading.gateways.base import Market
@@ -217,6 +219,9 @@ class GameEngine:
         self._tasks: set[asyncio.Task] = set()
         self._markets: dict[str, dict[str, Market]] = {}
         self._games_ended = 0
+        # The press's commit has a thread (and connection) of its own: it never queues behind other ORM
+        # work of this process on asgiref's shared thread.
+        self.press_db = DatabaseThread("ttadak-press-db")
 
     # ------------------------------------------------------------------ lifecycle
     def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task:
@@ -237,6 +242,7 @@ class GameEngine:
         self.sessions.clear()
         self.watchers.clear()
         await self.pool.close()
+        await self.press_db.close()
 
     # ------------------------------------------------------------------ prices and gateways
     async def _markets_of(self, exchange_id: str) -> dict[str, Market]:
@@ -342,7 +348,11 @@ class GameEngine:
     async def _keepalive(self, session: GameSession) -> None:
         while True:
             await asyncio.sleep(KEEPALIVE_SECONDS)
-            if session.hot and session.run_type == RunType.LIVE:
+            if not session.hot:
+                continue
+            with contextlib.suppress(DatabaseError):
+                await self.press_db.ping()
+            if session.run_type == RunType.LIVE:
                 with contextlib.suppress(gw.GatewayError):
                     await self._prime(session.gateway, session.market.symbol)
 
@@ -393,7 +403,8 @@ class GameEngine:
             try:
                 await gate.parked(sends)
                 t_parked = time.perf_counter_ns()
-                game, created = await _persist(scope=session.scope, idempotency_key=idempotency_key, plan=plan,
+                game, created = await self.press_db.call(
+                    game_services.game_press_persist, scope=session.scope, idempotency_key=idempotency_key, plan=plan,
                                                target=target, pressed_at=pressed_at, legs=legs)
             except BaseException as error:
                 await _call_off(gate, sends)
@@ -739,7 +750,6 @@ class GameEngine:
 
 LEGS = 2  # entry and exit
 CHECKPOINT_EVERY_GAMES = 16  # a game writes ~25 pages to SQLite's log; it checkpoints itself at 1,000
-_persist = sync_to_async(game_services.game_press_persist)
 
 
 async def _call_off(gate: sendgate.SendGate, sends: list[asyncio.Task]) -> None:

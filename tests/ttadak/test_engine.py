@@ -146,18 +146,18 @@ def test_a_second_press_while_a_game_is_in_play_is_refused(player: Player, play)
 def test_both_legs_leave_only_after_the_intents_are_committed(player: Player, play, monkeypatch) -> None:
     import time
 
-    from ttadak import engine as engine_module
     from ttadak.services import games
 
     committed: list[int] = []
+    persist = games.game_press_persist
 
     def slow_persist(**kwargs):  # noqa: ANN003, ANN202 - a slow database: the legs are signed and wait
         time.sleep(0.2)
-        result = games.game_press_persist(**kwargs)
+        result = persist(**kwargs)
         committed.append(time.perf_counter_ns())
         return result
 
-    monkeypatch.setattr(engine_module, "_persist", sync_to_async(slow_persist))
+    monkeypatch.setattr(games, "game_press_persist", slow_persist)
 
     async def scenario(engine: GameEngine) -> Game:
         result = await engine.press(user_id=player.user.pk, subscribed_bot_id=player.bot.pk, side="long",
