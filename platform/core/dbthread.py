@@ -16,15 +16,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class DatabaseThread:
-    def __init__(self, name: str):
+    def __init__(self, name: str, *, on_connect: Callable[[BaseDatabaseWrapper], None] | None = None):
+        """`on_connect(connection)` sets up each new connection of the thread (the default database's)
+        before its first use, e.g. `core.db.leave_checkpoints_to_others`."""
         self.name = name
+        self._on_connect = on_connect
+        self._prepared: object = None  # the DB-API connection on_connect last ran for (runs in the thread)
         self._executor: ThreadPoolExecutor | None = None
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -35,7 +40,20 @@ class DatabaseThread:
     async def call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run `function(*args, **kwargs)` on the thread; its exceptions propagate."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), functools.partial(_guarded, function, args, kwargs))
+        return await loop.run_in_executor(self._pool(), functools.partial(self._run, function, args, kwargs))
+
+    def _run(self, function: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
+        try:
+            if self._on_connect is not None:
+                connection = connections[DEFAULT_DB_ALIAS]
+                if connection.connection is None or connection.connection is not self._prepared:
+                    connection.ensure_connection()
+                    self._on_connect(connection)
+                    self._prepared = connection.connection
+            return function(*args, **kwargs)
+        except DatabaseError:
+            _drop_broken()
+            raise
 
     async def ping(self) -> None:
         """Check the thread's connection at a quiet moment (closes a broken one; the next call opens a new
@@ -52,14 +70,6 @@ class DatabaseThread:
             await loop.run_in_executor(executor, connections.close_all)
         finally:
             executor.shutdown(wait=False)
-
-
-def _guarded(function: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
-    try:
-        return function(*args, **kwargs)
-    except DatabaseError:
-        _drop_broken()
-        raise
 
 
 def _drop_broken() -> None:

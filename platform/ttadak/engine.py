@@ -34,7 +34,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from bots.models import FINAL_ORDER_STATUSES, Order, OrderStatus, RunType, SubscribedBot
-from core.db import wal_checkpoint_now
+from core.db import leave_checkpoints_to_others, wal_checkpoint_now
 from core.dbthread import DatabaseThread
 from core.errors import ApplicationError, Conflict, TemporaryError, ValidationError
 from trading.gateways import errors as gw
@@ -220,8 +220,8 @@ class GameEngine:
         self._markets: dict[str, dict[str, Market]] = {}
         self._games_ended = 0
         # The press's commit has a thread (and connection) of its own: it never queues behind other ORM
-        # work of this process on asgiref's shared thread.
-        self.press_db = DatabaseThread("ttadak-press-db")
+        # work of this process on asgiref's shared thread, and with SQLite it never runs a checkpoint.
+        self.press_db = DatabaseThread("ttadak-press-db", on_connect=leave_checkpoints_to_others)
 
     # ------------------------------------------------------------------ lifecycle
     def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task:

@@ -84,3 +84,22 @@ def test_ping_keeps_a_working_connection_and_replaces_one_the_server_dropped() -
         assert asyncio.run(thread.call(lambda: Order.objects.count())) == 0
     finally:
         asyncio.run(thread.close())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_connect_sets_up_each_new_connection_of_the_thread_once() -> None:
+    prepared: list[int] = []
+    thread = DatabaseThread("test-db", on_connect=lambda c: prepared.append(id(c.connection)))
+
+    def reconnect() -> None:
+        connection.close()
+
+    try:
+        asyncio.run(thread.call(_where))
+        asyncio.run(thread.call(_where))
+        assert len(prepared) == 1
+        asyncio.run(thread.call(reconnect))
+        asyncio.run(thread.call(_where))
+        assert len(prepared) == 2  # the new connection was set up before its first use
+    finally:
+        asyncio.run(thread.close())
