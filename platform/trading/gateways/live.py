@@ -8,9 +8,11 @@ client order id before any retry.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 _BALANCE_META = {"info", "free", "used", "total", "timestamp", "datetime", "debt"}
 DEFAULT_TIMEOUT_MS = 10_000
+# A request signed ahead is sent only this young: its timestamp is checked against the exchange's
+# recvWindow (ccxt asks for 10 s on Binance) and the exchange's clock.
+SIGNED_AHEAD_MAX_AGE_SECONDS = 2.0
 
 # ccxt logs request headers (X-MBX-APIKEY) and signed bodies at DEBUG: redact at the source logger too,
 # so a handler configured without our filter still never prints them.
@@ -137,6 +142,23 @@ def position_from_ccxt(p: dict[str, Any]) -> Position | None:
     )
 
 
+@dataclass(frozen=True)
+class _SignedAhead:
+    request: OrderRequest
+    market: dict[str, Any]
+    entry: Any  # ccxt's implicit endpoint (path, api, method, config)
+    params: dict[str, Any]
+    signed: dict[str, Any]  # ccxt's sign(): url, method, headers, body
+    at: float  # monotonic
+
+    def fresh_at(self, now: float) -> bool:
+        return now - self.at < SIGNED_AHEAD_MAX_AGE_SECONDS
+
+    @property
+    def fresh(self) -> bool:
+        return self.fresh_at(time.monotonic())
+
+
 @dataclass
 class LiveGateway:
     """ExchangeGateway over one ccxt async client. Build through LiveGatewayPool, not directly."""
@@ -146,6 +168,7 @@ class LiveGateway:
     limiter: BurstRateLimiter | None = None
     owns_client: bool = False  # pooled clients are closed by the pool, not by the gateway
     exchange_setting_id: int | None = None  # the saved key this client signs with (None: unsaved/public)
+    signed_ahead: dict[str, _SignedAhead] = field(default_factory=dict)  # client order id -> request
 
     # ------------------------------------------------------------------ helpers
     def _map(self, exc: BaseException) -> gw.GatewayError:
@@ -240,7 +263,11 @@ class LiveGateway:
         price = float(request.price) if request.price is not None else None
         if self.limiter is not None:
             await self.limiter.order_slot()
+        ahead = self.signed_ahead.pop(request.client_order_id, None)
         try:
+            if ahead is not None and ahead.request == request and ahead.fresh:
+                raw = self.client.parse_order(await self._send_signed(ahead), ahead.market)
+                return snapshot_from_ccxt(raw)
             lean = self._linear_usdm_order(symbol, request)
             if lean is not None:
                 market, order_request = lean
@@ -257,6 +284,40 @@ class LiveGateway:
                 raise gw.OrderResultUnknown(str(error)) from None
             raise error from None
         return snapshot_from_ccxt(raw)
+
+    def sign_ahead(self, request: OrderRequest) -> bool:
+        """Have ccxt build and sign `request` now, so that `create_order` of the very same request, within
+        SIGNED_AHEAD_MAX_AGE_SECONDS, only sends it: ccxt's own `sign()` (parameters, timestamp, HMAC), done
+        before the user presses. False (nothing kept) unless it is a plain Binance USDⓈ-M order of a
+        loaded market. Older requests signed ahead are dropped."""
+        now = time.monotonic()
+        for client_order_id in [cid for cid, ahead in self.signed_ahead.items() if not ahead.fresh_at(now)]:
+            del self.signed_ahead[client_order_id]
+        if not self.client.markets:
+            return False
+        symbol = request.symbol if request.symbol in self.client.markets else None
+        if symbol is None and "/" in request.symbol and ":" not in request.symbol:
+            symbol = f"{request.symbol}:{request.symbol.split('/', 1)[1]}"
+        lean = self._linear_usdm_order(symbol, request) if symbol in self.client.markets else None
+        if lean is None:
+            return False
+        market, params = lean
+        entry = inspect.getattr_static(type(self.client), "fapiPrivatePostOrder")
+        signed = self.client.sign(entry.path, entry.api, entry.method, params)
+        self.signed_ahead[request.client_order_id] = _SignedAhead(
+            request=request, market=market, entry=entry, params=params, signed=signed, at=now)
+        return True
+
+    async def _send_signed(self, ahead: _SignedAhead) -> Any:
+        """What ccxt's `fetch2` does after `sign()` (its retries are off for orders), with the request
+        signed ahead."""
+        client, entry, signed = self.client, ahead.entry, ahead.signed
+        if client.enableRateLimit:
+            await client.throttle(client.calculate_rate_limiter_cost(entry.api, entry.method, entry.path,
+                                                                     ahead.params, entry.config))
+        client.set_last_rest_request_timestamp()
+        client.set_last_request(signed)
+        return await client.fetch(signed["url"], signed["method"], signed["headers"], signed["body"])
 
     def _linear_usdm_order(self, symbol: str, request: OrderRequest) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(market, request) of a plain Binance USDⓈ-M order, exactly as ccxt's `create_order` builds it

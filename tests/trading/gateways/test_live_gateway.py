@@ -309,3 +309,72 @@ def test_lean_order_path_places_and_parses_like_ccxt(exchange_account: EmulatorA
     assert placed.client_order_id == "lean-2" and placed.exchange_order_id
     assert placed.status == fetched.status == "open" and placed.price == Decimal("90000")
     assert placed.amount == fetched.amount == Decimal("0.01")
+
+
+def _capturing(gateway: LiveGateway) -> list[dict[str, str]]:
+    """Record the parameters of every request the client sends (and still send it)."""
+    from urllib.parse import parse_qsl
+
+    sent: list[dict[str, str]] = []
+    original = gateway.client.fetch
+
+    async def fetch(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
+        if "/order" in url and method == "POST":
+            sent.append(dict(parse_qsl(body or url.split("?", 1)[1])))
+        return await original(url, method, headers, body)
+
+    gateway.client.fetch = fetch
+    return sent
+
+
+def test_an_order_signed_ahead_is_sent_as_signed_then_and_parsed_like_any(exchange_account: EmulatorAccount) -> None:
+    request = order("ahead-1", side="sell", type="limit", price=Decimal("90000"))
+
+    async def body(gateway: LiveGateway):  # noqa: ANN202
+        await gateway.load_markets()
+        sent = _capturing(gateway)
+        assert gateway.sign_ahead(request)
+        signed_at = int(gateway.signed_ahead["ahead-1"].signed["body"].split("timestamp=")[1].split("&")[0])
+        await asyncio.sleep(0.05)
+        placed = await gateway.create_order(request)
+        fresh = await gateway.create_order(order("ahead-2", side="sell", type="limit", price=Decimal("90000")))
+        return signed_at, sent, placed, fresh
+
+    signed_at, sent, placed, fresh = with_gateway(exchange_account, body)
+    ahead, plain = sent
+    assert int(ahead["timestamp"]) == signed_at  # the request signed before, unchanged
+    assert int(plain["timestamp"]) > signed_at
+    drop = ("timestamp", "signature", "newClientOrderId")
+    assert {k: v for k, v in ahead.items() if k not in drop} == {k: v for k, v in plain.items() if k not in drop}
+    assert placed.client_order_id == "ahead-1" and placed.status == "open" and placed.price == Decimal("90000")
+    assert (placed.amount, placed.side, placed.type) == (fresh.amount, fresh.side, fresh.type)
+
+
+def test_a_changed_or_old_request_is_signed_again_at_sending(exchange_account: EmulatorAccount, monkeypatch) -> None:  # noqa: ANN001
+    from trading.gateways import live
+
+    async def body(gateway: LiveGateway):  # noqa: ANN202
+        await gateway.load_markets()
+        sent = _capturing(gateway)
+        assert gateway.sign_ahead(order("ahead-3", side="sell", type="limit", price=Decimal("90000")))
+        await gateway.create_order(order("ahead-3", side="sell", type="limit", price=Decimal("91000")))  # moved
+        assert gateway.sign_ahead(order("ahead-4"))
+        monkeypatch.setattr(live, "SIGNED_AHEAD_MAX_AGE_SECONDS", 0.0)  # as if it had waited too long
+        await gateway.create_order(order("ahead-4"))
+        return sent, dict(gateway.signed_ahead)
+
+    sent, left = with_gateway(exchange_account, body)
+    assert sent[0]["price"] == "91000" and sent[0]["newClientOrderId"] == "ahead-3"
+    assert sent[1]["newClientOrderId"] == "ahead-4"
+    assert left == {}  # nothing signed ahead is kept once used or refused
+
+
+def test_only_plain_usdm_orders_of_known_markets_are_signed_ahead(exchange_account: EmulatorAccount) -> None:
+    async def body(gateway: LiveGateway):  # noqa: ANN202
+        await gateway.load_markets()
+        stop = gateway.sign_ahead(order("ahead-6", type="stop_market", price=Decimal("50000")))
+        unknown = gateway.sign_ahead(OrderRequest(client_order_id="ahead-7", symbol="NOPE/USDT", side="buy",
+                                                  type="market", amount=Decimal("1")))
+        return stop, unknown, dict(gateway.signed_ahead)
+
+    assert with_gateway(exchange_account, body) == (False, False, {})
