@@ -17,12 +17,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from chat import formatting
+from chat import formatting, payloads
 from chat.context import Actor, Ctx
 from chat.journeys.menu import menu_button
 from chat.registry import action, bot_card_extra, command
 from chat.screens import Button, Reply, Screen
 from core.errors import ApplicationError, Conflict, ValidationError
+from ttadak import ahead
 
 PRESS_CODE = "tg"
 CLOSE_CODE = "ttx"  # CLOSE NOW: asks first; "ttx!" closes
@@ -129,8 +130,13 @@ def panel(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
         # Also after STOP: a game in play still runs until it ends, and may be ended now.
         rows.append([ctx.button("CLOSE NOW", CLOSE_CODE, pk, in_play.pk, style="danger")])
     if running:
-        rows.append([ctx.button("BUY GAME", PRESS_CODE, "L", pk, style="primary"),
-                     ctx.button("SELL GAME", PRESS_CODE, "S", pk, style="danger")])
+        buy, sell = (ctx.button("BUY GAME", PRESS_CODE, "L", pk, style="primary"),
+                     ctx.button("SELL GAME", PRESS_CODE, "S", pk, style="danger"))
+        rows.append([buy, sell])
+        # Their presses' keys are known now: the engine may sign both games' legs before the tap.
+        ahead.panel_shown(subscribed_bot_id=pk, user_id=ctx.user.pk, keys={
+            side: press_key(ctx.actor, button.payload.rpartition(payloads.SEPARATOR)[2])
+            for side, button in (("long", buy), ("short", sell))})
         rows.append([ctx.button("Refresh", "tt", pk), ctx.button("STOP", "tt-", pk)])
     else:
         rows.append([ctx.button("START", "tt+", pk, style="primary"), ctx.button("Refresh", "tt", pk)])

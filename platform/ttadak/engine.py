@@ -47,10 +47,11 @@ from trading.orders.placement import (
     intent_rounded,
     market_for,
     order_prepare_many,
+    order_request_for,
     order_submit,
 )
 from trading.orders.state import order_apply_snapshot_async, order_fee_fill_in, order_lookup
-from ttadak import gamemath, sendgate
+from ttadak import ahead, gamemath, sendgate
 from ttadak.models import CloseReason, Game, GameState
 from ttadak.paper import PaperGateway
 from ttadak.params import fee_rates
@@ -67,6 +68,7 @@ EXIT_CHECK_SECONDS = 1.0  # how often the exit order's state is asked for
 WATCH_LEASE = timedelta(seconds=30)  # `monitored_until` horizon, renewed while watching
 KEEPALIVE_SECONDS = 10.0  # keep two connections of a hot session alive
 HOT_SECONDS = 300.0  # a session is hot this long after its panel was used
+SIGN_AHEAD_AGAIN_SECONDS = 1.0  # a press finds its legs signed ahead at most ~1.25 s before (limit: 2 s)
 SETTLE_SECONDS = 3.0  # how long an acknowledged-but-unfilled market order is polled
 # Game legs are sent once: a leg whose outcome is unknown is looked up, never re-sent later (the moment
 # of the press is gone). Close orders may be re-sent (same client order id) within a few seconds.
@@ -149,6 +151,9 @@ class GameSession:
     last_used: float = field(default_factory=time.monotonic)
     warmed_in_ms: float = 0.0
     keepalive: asyncio.Task | None = None
+    # Presses of the panel on show signed ahead: side -> (idempotency key, price, monotonic time signed).
+    signed_ahead: dict[str, tuple[str, Decimal, float]] = field(default_factory=dict)
+    price_listener: Callable[[Decimal], None] | None = None
 
     @property
     def scope(self) -> PressScope:
@@ -311,6 +316,10 @@ class GameEngine:
             self.sessions[subscribed_bot_id] = session
             if self.watch:
                 session.keepalive = self.spawn(self._keepalive(session))
+                if hasattr(session.gateway, "sign_ahead"):
+                    session.price_listener = lambda _price, s=session: self._sign_ahead(s)
+                    session.feed.listeners.append(session.price_listener)
+                    self._sign_ahead(session)
             return session
 
     async def _build_session(self, info: dict[str, Any]) -> GameSession:
@@ -360,8 +369,33 @@ class GameEngine:
         session = self.sessions.pop(subscribed_bot_id, None)
         if session is not None:
             session.feed.release()
+            if session.price_listener in session.feed.listeners:
+                session.feed.listeners.remove(session.price_listener)
             if session.keepalive is not None:
                 session.keepalive.cancel()
+
+    def _sign_ahead(self, session: GameSession) -> None:
+        """Sign both legs of both buttons of the bot's panel on show at the live price (ttadak.ahead), again
+        when the price moves or the signatures near their age limit. A press of such a button at that
+        price then only sends (LiveGateway.create_order); anything else signs at the press as before."""
+        panel = ahead.shown_panel(session.subscribed_bot_id)
+        price = session.feed.last
+        if panel is None or panel.user_id != session.user_id or price is None or not session.hot:
+            return
+        now = time.monotonic()
+        for side, key in panel.keys.items():
+            done = session.signed_ahead.get(side)
+            if done is not None and done[:2] == (key, price) and now - done[2] < SIGN_AHEAD_AGAIN_SECONDS:
+                continue
+            try:
+                plan = plan_game(side=side, settings=session.settings, market=session.market, price=price,
+                                 now=timezone.now())
+                legs = game_services.press_legs(session.scope, plan, key)
+            except ApplicationError:
+                return  # settings the market refuses: the press says why
+            for leg in legs:
+                session.gateway.sign_ahead(order_request_for(leg))
+            session.signed_ahead[side] = (key, price, now)
 
     def forget(self, subscribed_bot_id: int) -> None:
         """The bot stopped: drop its warm session (games in play keep their watchers)."""

@@ -53,6 +53,25 @@ def test_start_shows_the_game_buttons_and_stop_hides_them(driver) -> None:  # no
     assert "stopped" in chat.text and "BUY GAME" not in [b.label for b in chat.screen.buttons()]
 
 
+def test_the_panel_tells_the_engine_which_presses_its_game_buttons_would_bring(driver) -> None:  # noqa: ANN001
+    from chat import payloads
+    from chat.context import Actor
+    from ttadak import ahead
+    from ttadak.chat import press_key
+
+    chat, bot = driver
+    chat.command("ttadak")
+    chat.press("START")
+    buttons = {b.label: b for b in chat.screen.buttons()}
+    shown = ahead.shown_panel(bot.pk)
+    actor = Actor(surface="terminal", external_user_id="9001")
+    assert shown is not None and shown.user_id == bot.user_id
+    # The very keys a press of these buttons carries (Telegram / Slack: the button's signature).
+    assert shown.keys == {
+        "long": press_key(actor, buttons["BUY GAME"].payload.rpartition(payloads.SEPARATOR)[2]),
+        "short": press_key(actor, buttons["SELL GAME"].payload.rpartition(payloads.SEPARATOR)[2])}
+
+
 def test_a_simulation_bot_cannot_start_and_says_why(driver) -> None:  # noqa: ANN001
     chat, bot = driver
     bot.run_type = RunType.SIMULATION

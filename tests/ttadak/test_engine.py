@@ -181,3 +181,38 @@ def test_someone_elses_bot_cannot_be_played(player: Player, play) -> None:
 
     play(scenario)
     assert not Game.objects.exists()
+
+
+def test_the_presses_of_a_shown_panel_are_signed_ahead_and_a_press_only_sends_them(player: Player, play) -> None:
+    import time
+
+    from ttadak import ahead
+
+    ahead.panel_shown(subscribed_bot_id=player.bot.pk, user_id=player.user.pk,
+                      keys={"long": "t:ahead:L", "short": "t:ahead:S"})
+
+    async def scenario(engine: GameEngine) -> tuple[set, int, int]:
+        session = await engine.warm(player.bot.pk)
+        signed = {cid: entry.request.side for cid, entry in session.gateway.signed_ahead.items()}
+        assert set(session.signed_ahead) == {"long", "short"} and len(signed) == 4  # two legs of each button
+        await asyncio.sleep(0.05)
+        pressed_ms = int(time.time() * 1000)
+        result = await engine.press(user_id=player.user.pk, subscribed_bot_id=player.bot.pk, side="long",
+                                    idempotency_key="t:ahead:L", target=player.target())
+        game = await game_when(result.game_id, GameState.OPEN)
+        await engine.end(game.pk, "manual")
+        other = await engine.press(user_id=player.user.pk, subscribed_bot_id=player.bot.pk, side="long",
+                                   idempotency_key="t:not-on-the-panel", target=player.target())
+        await game_when(other.game_id, GameState.OPEN)
+        return set(signed), pressed_ms, other.game_id
+
+    signed, pressed_ms, other_id = play(scenario)
+    first, second = Game.objects.order_by("pk")
+    legs = [first.entry_order, first.exit_order]
+    by_cid = {r.form["newClientOrderId"]: r.form for r in posted_orders(player)}
+    assert {leg.client_order_id for leg in legs} <= signed
+    assert all(int(by_cid[leg.client_order_id]["timestamp"]) < pressed_ms for leg in legs)  # signed before the tap
+    # A press the panel did not announce is signed at the press, as before.
+    assert all(int(by_cid[leg.client_order_id]["timestamp"]) >= pressed_ms
+               for leg in (second.entry_order, second.exit_order))
+    assert second.pk == other_id and second.entry_order.status == OrderStatus.CLOSED

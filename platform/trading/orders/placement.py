@@ -151,7 +151,8 @@ def order_prepare(*, run_id: int, intent: OrderIntent, idempotency_key: str, exc
     return order_prepare_many(run_id=run_id, intents=[(intent, idempotency_key)], exchange=exchange)[0]
 
 
-def _request_for(order: Order) -> OrderRequest:
+def order_request_for(order: Order) -> OrderRequest:
+    """What the gateway is asked to place for an order row (also what a request signed ahead must equal)."""
     return OrderRequest(client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
                         type=order.type, amount=order.amount, price=order.price, reduce_only=order.reduce_only)
 
@@ -184,7 +185,7 @@ async def order_submit(order: Order, gateway: ExchangeGateway, *, fresh: bool,
     signing_setting = getattr(gateway, "exchange_setting_id", None)
     if signing_setting is not None and signing_setting != order.exchange_setting_id:
         raise Conflict("This order belongs to another exchange key than the gateway's.")
-    request = _request_for(order)
+    request = order_request_for(order)
     deadline = time.monotonic() + policy.deadline_seconds
     need_lookup, duplicate_seen, attempt = not fresh, False, 0
     last_error: gw.GatewayError | None = None
