@@ -77,6 +77,8 @@ class ArrivalStampingProtocol(asyncio.Protocol):
         self.inner = inner
         self.arrivals = arrivals
         self.transport: asyncio.BaseTransport | None = None
+        self._pending: list[bytes] = []
+        self._handing_over: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -86,14 +88,33 @@ class ArrivalStampingProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.arrivals.get(self.transport) is None:
             self.arrivals[self.transport] = time.perf_counter_ns()
-        self.inner.data_received(data)
+        # Parsing is handed over after the loop's next poll: bytes that arrived meanwhile on another
+        # connection are read and stamped first, not after this request's HTTP parsing (one process
+        # stands in for an exchange's many front ends). A timer, not call_soon: timers due run after
+        # the next poll's read callbacks. Chunks of one connection keep their order.
+        self._pending.append(data)
+        if self._handing_over is None:
+            self._handing_over = asyncio.get_running_loop().call_later(0, self._hand_over)
+
+    def _hand_over(self) -> None:
+        self._handing_over = None
+        pending, self._pending = self._pending, []
+        for data in pending:
+            self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
+        self._flush()
         return self.inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._flush()
         self.arrivals.pop(self.transport, None)
         self.inner.connection_lost(exc)
+
+    def _flush(self) -> None:
+        if self._handing_over is not None:
+            self._handing_over.cancel()
+            self._hand_over()
 
     def pause_writing(self) -> None:
         self.inner.pause_writing()

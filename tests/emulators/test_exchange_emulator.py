@@ -327,3 +327,46 @@ def test_same_seed_gives_the_same_price_path() -> None:
 
     assert ohlc(first, 50) == ohlc(second, 50)
     assert ohlc(Exchange(seed=43), 5) != ohlc(first, 5)
+
+
+def test_bytes_read_on_two_connections_are_stamped_before_either_request_is_parsed() -> None:
+    """Two requests arriving together: the second connection's read is stamped before the first request's
+    HTTP parsing runs (which would otherwise delay its stamp by the emulator's own work)."""
+    import asyncio
+    import time
+
+    from emulators.exchange.server import ArrivalStampingProtocol
+
+    events: list[tuple[str, object]] = []
+    arrivals: dict[object, int | None] = {}
+
+    class Parser(asyncio.Protocol):
+        def __init__(self, name: str):
+            self.name = name
+
+        def data_received(self, data: bytes) -> None:
+            events.append(("parsed", self.name, data, time.perf_counter_ns()))
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            events.append(("lost", self.name))
+
+    async def scenario() -> dict[object, int | None]:
+        first, second = ArrivalStampingProtocol(Parser("a"), arrivals), ArrivalStampingProtocol(Parser("b"), arrivals)
+        first.connection_made("transport-a")
+        second.connection_made("transport-b")
+        loop = asyncio.get_running_loop()
+        first.data_received(b"GET / HTTP/1.1\r\n")
+        first.data_received(b"Host: x\r\n\r\n")  # chunks of one connection keep their order
+        loop.call_soon(second.data_received, b"POST /order HTTP/1.1\r\n")  # read in the loop's next round
+        await asyncio.sleep(0.01)
+        stamps = dict(arrivals)
+        second.data_received(b"tail")
+        second.connection_lost(None)  # hands over what is pending before the loss
+        return stamps
+
+    stamps = asyncio.run(scenario())
+    parsed = [e for e in events if e[0] == "parsed"]
+    assert [(e[1], e[2]) for e in parsed] == [("a", b"GET / HTTP/1.1\r\n"), ("a", b"Host: x\r\n\r\n"),
+                                             ("b", b"POST /order HTTP/1.1\r\n"), ("b", b"tail")]
+    assert stamps["transport-a"] < stamps["transport-b"] < parsed[0][3]  # both stamped, then parsing
+    assert events[-1] == ("lost", "b")
