@@ -391,10 +391,14 @@ class GameEngine:
                 plan = plan_game(side=side, settings=session.settings, market=session.market, price=price,
                                  now=timezone.now())
                 legs = game_services.press_legs(session.scope, plan, key)
+                for leg in legs:
+                    session.gateway.sign_ahead(order_request_for(leg))
             except ApplicationError:
                 return  # settings the market refuses: the press says why
-            for leg in legs:
-                session.gateway.sign_ahead(order_request_for(leg))
+            except Exception as error:  # a price listener must not fail the refresh; the press signs itself
+                logger.warning("signing ahead for bot %s failed: %s", session.subscribed_bot_id,
+                               type(error).__name__)
+                return
             session.signed_ahead[side] = (key, price, now)
 
     def forget(self, subscribed_bot_id: int) -> None:
