@@ -148,7 +148,7 @@ class _SignedAhead:
     market: dict[str, Any]
     entry: Any  # ccxt's implicit endpoint (path, api, method, config)
     params: dict[str, Any]
-    signed: dict[str, Any]  # ccxt's sign(): url, method, headers, body
+    signed: dict[str, Any] = field(repr=False)  # ccxt's sign(): url, method, headers (API key), body
     at: float  # monotonic
 
     def fresh_at(self, now: float) -> bool:
@@ -168,7 +168,8 @@ class LiveGateway:
     limiter: BurstRateLimiter | None = None
     owns_client: bool = False  # pooled clients are closed by the pool, not by the gateway
     exchange_setting_id: int | None = None  # the saved key this client signs with (None: unsaved/public)
-    signed_ahead: dict[str, _SignedAhead] = field(default_factory=dict)  # client order id -> request
+    # client order id -> a request signed ahead (it carries the API key header: never in a repr)
+    signed_ahead: dict[str, _SignedAhead] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ helpers
     def _map(self, exc: BaseException) -> gw.GatewayError:

@@ -334,6 +334,8 @@ def test_an_order_signed_ahead_is_sent_as_signed_then_and_parsed_like_any(exchan
         await gateway.load_markets()
         sent = _capturing(gateway)
         assert gateway.sign_ahead(request)
+        assert exchange_account.api_key not in repr(gateway)  # the signed request carries the key header
+        assert exchange_account.api_key not in repr(gateway.signed_ahead)
         signed_at = int(gateway.signed_ahead["ahead-1"].signed["body"].split("timestamp=")[1].split("&")[0])
         await asyncio.sleep(0.05)
         placed = await gateway.create_order(request)
