@@ -377,16 +377,19 @@ class GameEngine:
     def _sign_ahead(self, session: GameSession) -> None:
         """Sign both legs of both buttons of the bot's panel on show at the live price (ttadak.ahead), again
         when the price moves or the signatures near their age limit. A press of such a button at that
-        price then only sends (LiveGateway.create_order); anything else signs at the press as before."""
+        price then only sends (LiveGateway.create_order); anything else signs at the press as before.
+
+        One button per turn of the loop (~0.5 ms): a press arriving meanwhile waits for one, not both."""
         panel = ahead.shown_panel(session.subscribed_bot_id)
         price = session.feed.last
-        if panel is None or panel.user_id != session.user_id or price is None or not session.hot:
+        if (panel is None or panel.user_id != session.user_id or price is None or not session.hot
+                or self.sessions.get(session.subscribed_bot_id) is not session):
             return
         now = time.monotonic()
-        for side, key in panel.keys.items():
-            done = session.signed_ahead.get(side)
-            if done is not None and done[:2] == (key, price) and now - done[2] < SIGN_AHEAD_AGAIN_SECONDS:
-                continue
+        due = [(side, key) for side, key in panel.keys.items()
+               if (done := session.signed_ahead.get(side)) is None or done[:2] != (key, price)
+               or now - done[2] >= SIGN_AHEAD_AGAIN_SECONDS]
+        for side, key in due[:1]:
             try:
                 plan = plan_game(side=side, settings=session.settings, market=session.market, price=price,
                                  now=timezone.now())
@@ -400,6 +403,8 @@ class GameEngine:
                                type(error).__name__)
                 return
             session.signed_ahead[side] = (key, price, now)
+        if len(due) > 1:
+            asyncio.get_running_loop().call_soon(self._sign_ahead, session)
 
     def forget(self, subscribed_bot_id: int) -> None:
         """The bot stopped: drop its warm session (games in play keep their watchers)."""

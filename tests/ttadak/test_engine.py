@@ -193,6 +193,8 @@ def test_the_presses_of_a_shown_panel_are_signed_ahead_and_a_press_only_sends_th
 
     async def scenario(engine: GameEngine) -> tuple[set, int, int]:
         session = await engine.warm(player.bot.pk)
+        assert len(session.signed_ahead) == 1  # one button per turn of the loop: a press waits for one at most
+        await asyncio.sleep(0.01)
         signed = {cid: entry.request.side for cid, entry in session.gateway.signed_ahead.items()}
         assert set(session.signed_ahead) == {"long", "short"} and len(signed) == 4  # two legs of each button
         await asyncio.sleep(0.05)
