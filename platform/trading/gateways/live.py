@@ -154,10 +154,6 @@ class _SignedAhead:
     def fresh_at(self, now: float) -> bool:
         return now - self.at < SIGNED_AHEAD_MAX_AGE_SECONDS
 
-    @property
-    def fresh(self) -> bool:
-        return self.fresh_at(time.monotonic())
-
 
 @dataclass
 class LiveGateway:
@@ -190,8 +186,17 @@ class LiveGateway:
         return self.client.markets
 
     async def _unified(self, symbol: str) -> str:
-        """Accept "BTC/USDT:USDT", "BTC/USDT" (this exchange's contract) or the exchange id "BTCUSDT"."""
-        markets = await self._ensure_markets()
+        await self._ensure_markets()
+        unified = self._unified_loaded(symbol)
+        if unified is None:
+            raise gw.UnknownSymbol(f"unknown symbol {symbol!r}",
+                                   user_message=f"The exchange does not list {symbol}.")
+        return unified
+
+    def _unified_loaded(self, symbol: str) -> str | None:
+        """Accept "BTC/USDT:USDT", "BTC/USDT" (this exchange's contract) or the exchange id "BTCUSDT";
+        None when the loaded markets do not list it (or none are loaded)."""
+        markets = self.client.markets or {}
         if symbol in markets:
             return symbol
         by_id = self.client.markets_by_id or {}
@@ -201,7 +206,7 @@ class LiveGateway:
             settled = f"{symbol}:{symbol.split('/', 1)[1]}"
             if settled in markets:
                 return settled
-        raise gw.UnknownSymbol(f"unknown symbol {symbol!r}", user_message=f"The exchange does not list {symbol}.")
+        return None
 
     @staticmethod
     def _order_ref(exchange_order_id: str | None, client_order_id: str | None) -> tuple[str | None, dict[str, str]]:
@@ -266,7 +271,7 @@ class LiveGateway:
             await self.limiter.order_slot()
         ahead = self.signed_ahead.pop(request.client_order_id, None)
         try:
-            if ahead is not None and ahead.request == request and ahead.fresh:
+            if ahead is not None and ahead.request == request and ahead.fresh_at(time.monotonic()):
                 raw = self.client.parse_order(await self._send_signed(ahead), ahead.market)
                 return snapshot_from_ccxt(raw)
             lean = self._linear_usdm_order(symbol, request)
@@ -294,12 +299,8 @@ class LiveGateway:
         now = time.monotonic()
         for client_order_id in [cid for cid, ahead in self.signed_ahead.items() if not ahead.fresh_at(now)]:
             del self.signed_ahead[client_order_id]
-        if not self.client.markets:
-            return False
-        symbol = request.symbol if request.symbol in self.client.markets else None
-        if symbol is None and "/" in request.symbol and ":" not in request.symbol:
-            symbol = f"{request.symbol}:{request.symbol.split('/', 1)[1]}"
-        lean = self._linear_usdm_order(symbol, request) if symbol in self.client.markets else None
+        symbol = self._unified_loaded(request.symbol)
+        lean = self._linear_usdm_order(symbol, request) if symbol is not None else None
         if lean is None:
             return False
         market, params = lean
