@@ -52,13 +52,13 @@ class DatabaseThread:
                     self._prepared = connection.connection
             return function(*args, **kwargs)
         except DatabaseError:
-            _drop_broken()
+            _close_broken()
             raise
 
     async def ping(self) -> None:
         """Check the thread's connection at a quiet moment (closes a broken one; the next call opens a new
         one), so a press after a database restart does not find it broken."""
-        await self.call(_ping)
+        await self.call(_close_broken)
 
     async def close(self) -> None:
         """Close the thread's connections and end the thread."""
@@ -72,16 +72,10 @@ class DatabaseThread:
             executor.shutdown(wait=False)
 
 
-def _drop_broken() -> None:
-    """After a database error: close a connection that no longer works (an IntegrityError leaves it fine)."""
-    for connection in connections.all(initialized_only=True):
-        if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
-            logger.warning("database connection %s is broken; closing it", connection.alias)
-            connection.close()
-
-
-def _ping() -> None:
+def _close_broken() -> None:
+    """Close the thread's connections that no longer work (after a database error, or as a ping); an
+    IntegrityError leaves a connection fine, and the next call opens a new one for a closed one."""
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.is_usable():
-            logger.warning("database connection %s went away; closing it", connection.alias)
+            logger.warning("database connection %s is broken; closing it", connection.alias)
             connection.close()
