@@ -135,8 +135,7 @@ def panel(ctx: Ctx, subscribed_bot_id: int, note: str = "") -> Screen:
         rows.append([buy, sell])
         # Their presses' keys are known now: the engine may sign both games' legs before the tap.
         ahead.panel_shown(subscribed_bot_id=pk, user_id=ctx.user.pk, keys={
-            side: press_key(ctx.actor, button.payload.rpartition(payloads.SEPARATOR)[2])
-            for side, button in (("long", buy), ("short", sell))})
+            "long": button_press_key(ctx.actor, buy.payload), "short": button_press_key(ctx.actor, sell.payload)})
         rows.append([ctx.button("Refresh", "tt", pk), ctx.button("STOP", "tt-", pk)])
     else:
         rows.append([ctx.button("START", "tt+", pk, style="primary"), ctx.button("Refresh", "tt", pk)])
@@ -268,6 +267,11 @@ def press_args(raw_args: tuple[str, ...]) -> tuple[str, int]:
 def press_key(actor: Actor, signature: str) -> str:
     """One press = one game: the key is the pressed button itself (its signature) for this person."""
     return f"{actor.surface}:{actor.team_id}:{actor.external_user_id}:{signature}"
+
+
+def button_press_key(actor: Actor, payload: str) -> str:
+    """The key a press of the game button with this signed payload carries (the panel signs it ahead)."""
+    return press_key(actor, payload.rpartition(payloads.SEPARATOR)[2])
 
 
 @action(PRESS_CODE, str, int, mutates=True, max_age=PRESS_MAX_AGE, refresh=lambda ctx, side, pk: panel_action(ctx, pk))

@@ -447,8 +447,8 @@ class GameEngine:
                 await gate.parked(sends)
                 t_parked = time.perf_counter_ns()
                 game, created = await self.press_db.call(
-                    game_services.game_press_persist, scope=session.scope, idempotency_key=idempotency_key, plan=plan,
-                                               target=target, pressed_at=pressed_at, legs=legs)
+                    game_services.game_press_persist, scope=session.scope, idempotency_key=idempotency_key,
+                    plan=plan, target=target, pressed_at=pressed_at, legs=legs)
             except BaseException as error:
                 await _call_off(gate, sends)
                 if not isinstance(error, SessionStale):

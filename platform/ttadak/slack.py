@@ -72,7 +72,7 @@ def press(ctx: Any, raw: str, container: dict[str, Any], client: WebClient) -> R
                          message_id="" if ephemeral else str(container.get("message_ts") or ""))
     engine_host = host.thread_host(surface="slack")
     engine_host.engine.notifiers["slack"] = lambda game_id: redraw(client, game_id)
-    key = journey.press_key(ctx.actor, raw.rpartition(payloads.SEPARATOR)[2])
+    key = journey.button_press_key(ctx.actor, raw)
     user_id = ctx.user.pk
     try:
         result = engine_host.run(lambda engine: engine.press(

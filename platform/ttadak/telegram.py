@@ -204,8 +204,8 @@ async def _play(target: PressTarget, user_id: int, side: str, subscribed_bot_id:
     try:
         result = await game_engine().press(
             user_id=user_id, subscribed_bot_id=subscribed_bot_id, side=side, target=target,
-            idempotency_key=journey.press_key(Actor(surface="telegram", external_user_id=target.external_user_id),
-                                              raw.rpartition(payloads.SEPARATOR)[2]),
+            idempotency_key=journey.button_press_key(
+                Actor(surface="telegram", external_user_id=target.external_user_id), raw),
             received_ns=received_ns)
     except Exception as error:
         if isinstance(error, NotFound | PermissionDenied):
