@@ -1,19 +1,29 @@
-"""INSERT model instances with the statement compiled once, for hot paths where Django compiling the
-query on every call costs more than running it (the Ttadak press writes three rows while a user waits).
+"""INSERT model instances prepared ahead, for a hot path whose rows are known before the moment they
+must be written (the Ttadak press writes three rows while a user waits; the rows of a panel's buttons
+are known when it is drawn).
 
-Values go through each field's own `pre_save` and `get_db_prep_save`, as `Model.save()` and
-`bulk_create()` do (auto_now, defaults, JSON, decimals, time zones), so the rows are the ORM's rows; a
-test compares them. No signals are sent (bulk_create sends none either): use it only for models whose
-inserts have no receivers.
+`PreparedInsert` compiles the statement once per model and row count, and prepares the values when it
+is made; at the INSERT only a few "late" columns (timestamps, who pressed, keys of rows inserted just
+before) are prepared. Values go through each field's own `pre_save` and `get_db_prep_save`, as
+`Model.save()` and `bulk_create()` do (auto_now, defaults, JSON, decimals, time zones), so the rows are
+the ORM's rows; a test compares them. No signals are sent (bulk_create sends none either): use it only
+for models whose inserts have no receivers.
+
+`driver_transaction` runs such statements on the database driver's own cursor, with none of the ORM's
+per-statement wrapping between them (on PostgreSQL, BEGIN goes with the first statement).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 
@@ -64,26 +74,112 @@ def _statement(model: type[Model], rows: int, vendor: str, using: str) -> _State
     return _Statement(model, rows, using)
 
 
-def insert_returning_pk(objects: Sequence[Model], *, using: str = "default") -> None:
-    """INSERT `objects` (all of one model, primary keys unset) in one statement; sets their pk.
+@cache
+def _driver_sql(vendor: str, sql: str) -> str:
+    """`sql` in the driver's own placeholder style: what Django's SQLite cursor converts on every call
+    (format → qmark), done once per statement. psycopg2 takes the format style as is."""
+    return re.sub(r"(?<!%)%s", "?", sql).replace("%%", "%") if vendor == "sqlite" else sql
 
-    Must run inside the caller's transaction when it is part of one; raises IntegrityError like save()."""
-    if not objects:
-        return
-    model = type(objects[0])
-    connection = connections[using]
-    for obj in objects:
-        if type(obj) is not model or obj.pk is not None:
-            raise ValueError("insert_returning_pk takes new objects of one model")
-    statement = _statement(model, len(objects), connection.vendor, using)
-    params = statement.params(objects, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
+
+class PreparedInsert:
+    """The INSERT of `objects` (new, of one model) with their values prepared now, to run later.
+
+    Columns named in `late` are read from the objects and prepared when the statement runs, through
+    the same `pre_save` (an auto_now column gets the time of the INSERT, as with `save()`). Everything
+    else is prepared now, so change nothing else on the objects before `execute`. Runs once."""
+
+    def __init__(self, objects: Sequence[Model], *, late: Iterable[str] = (), using: str = "default"):
+        if not objects:
+            raise ValueError("PreparedInsert needs at least one object")
+        model = type(objects[0])
+        for obj in objects:
+            if type(obj) is not model or obj.pk is not None:
+                raise ValueError("PreparedInsert takes new objects of one model")
+        connection = connections[using]
+        self.objects = list(objects)
+        self.using = using
+        self._statement = _statement(model, len(objects), connection.vendor, using)
+        width = len(self._statement.fields)
+        late = set(late)
+        unknown = late - set(self._statement.attnames)
+        if unknown:
+            raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+        self._late = [(row * width + index, obj, self._statement.fields[index])
+                      for row, obj in enumerate(self.objects)
+                      for index, attname in enumerate(self._statement.attnames) if attname in late]
+        self._params = self._statement.params(self.objects, connection)
+
+    def execute(self, cursor: DriverCursor) -> None:
+        """Run it in `driver_transaction`; sets the objects' pk."""
+        connection = connections[self.using]
+        params = self._params
+        for position, obj, field in self._late:
+            params[position] = field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+        cursor.execute(self._statement.sql, params)
         keys = [row[0] for row in cursor.fetchall()]
-    if len(keys) != len(objects):
-        raise RuntimeError(f"INSERT returned {len(keys)} keys for {len(objects)} rows")
-    for obj, key in zip(objects, keys, strict=True):
-        obj.pk = key
-        obj._state.adding = False
-        obj._state.db = using
+        if len(keys) != len(self.objects):
+            raise RuntimeError(f"INSERT returned {len(keys)} keys for {len(self.objects)} rows")
+        for obj, key in zip(self.objects, keys, strict=True):
+            obj.pk = key
+            obj._state.adding = False
+            obj._state.db = self.using
 
+
+class DriverCursor:
+    """The database driver's own cursor inside `driver_transaction`. It takes SQL with `%s` placeholders
+    like Django's cursor, and raises Django's exceptions (IntegrityError, …)."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, begin: str):
+        self._connection = connection
+        self._cursor = connection.connection.cursor()
+        self._begin = begin  # sent with (PostgreSQL) or just before (SQLite) the first statement
+        self.begun = not begin
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        with self._connection.wrap_database_errors:
+            if not self.begun:
+                self.begun = True
+                if self._connection.vendor == "postgresql":
+                    # One round trip for both; psycopg2 would send BEGIN alone.
+                    self._cursor.execute(f"{self._begin}; {sql}", params)
+                    return
+                else:
+                    self._cursor.execute(self._begin)
+            self._cursor.execute(_driver_sql(self._connection.vendor, sql), params)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def end(self, statement: str) -> None:
+        with self._connection.wrap_database_errors:
+            self._cursor.execute(statement)
+
+
+@contextmanager
+def driver_transaction(*, using: str = "default") -> Iterator[DriverCursor]:
+    """A transaction run on the driver's own connection and cursor, for a hot path of a few prepared
+    statements: commits when the block ends, rolls back when it raises.
+
+    BEGIN goes with the first statement, on PostgreSQL in the same round trip. Inside an atomic block
+    (a test's transaction, say) it is a savepoint of that block, through Django."""
+    connection = connections[using]
+    if connection.in_atomic_block:
+        with transaction.atomic(using=using):
+            yield DriverCursor(connection, "")
+        return
+    connection.ensure_connection()
+    mode = getattr(connection, "transaction_mode", None) if connection.vendor == "sqlite" else None
+    cursor = DriverCursor(connection, f"BEGIN {mode}" if mode else "BEGIN")
+    try:
+        yield cursor
+    except BaseException:
+        if cursor.begun:
+            # A broken connection takes the transaction with it; the first error says why.
+            with suppress(DatabaseError):
+                cursor.end("ROLLBACK")
+        raise
+    if cursor.begun:
+        cursor.end("COMMIT")

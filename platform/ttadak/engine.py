@@ -57,7 +57,7 @@ from ttadak.paper import PaperGateway
 from ttadak.params import fee_rates
 from ttadak.services import games as game_services
 from ttadak.services.activation import session_info_load, ttadak_error_set
-from ttadak.services.games import GamePlan, PressScope, PressTarget, SessionStale
+from ttadak.services.games import GamePlan, PreparedPress, PressScope, PressTarget, SessionStale
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +151,8 @@ class GameSession:
     last_used: float = field(default_factory=time.monotonic)
     warmed_in_ms: float = 0.0
     keepalive: asyncio.Task | None = None
-    # Presses of the panel on show signed ahead: side -> (idempotency key, price, monotonic time signed).
-    signed_ahead: dict[str, tuple[str, Decimal, float]] = field(default_factory=dict)
+    # Presses of the panel on show, prepared and signed ahead: side -> (press, price, monotonic time signed).
+    ahead: dict[str, tuple[PreparedPress, Decimal, float]] = field(default_factory=dict)
     price_listener: Callable[[Decimal], None] | None = None
 
     @property
@@ -174,7 +174,7 @@ class PressResult:
     text: str  # a short line for the press's toast / ephemeral answer
 
 
-def plan_game(*, side: str, settings: dict[str, Any], market: Market, price: Decimal, now: datetime) -> GamePlan:
+def plan_game(*, side: str, settings: dict[str, Any], market: Market, price: Decimal) -> GamePlan:
     """Sizes and prices of both legs from the settings, the market's rules and the live price (pure).
 
     Raises ValidationError naming the setting when the market refuses it (leverage above its limit,
@@ -200,8 +200,9 @@ def plan_game(*, side: str, settings: dict[str, Any], market: Market, price: Dec
     exit_ = intent_rounded(OrderIntent(symbol=market.symbol, side=exit_side, amount=amount, type="limit",
                                        price=exit_price, purpose="exit"), market)
     return GamePlan(side=side, symbol=market.symbol, amount=entry.amount, leverage=leverage, reference_price=price,
-                    exit_price=exit_.price or exit_price, deadline_at=now + timedelta(
-                        seconds=int(settings["max_duration_s"])), settings=dict(settings), entry=entry, exit=exit_)
+                    exit_price=exit_.price or exit_price,
+                    max_duration=timedelta(seconds=int(settings["max_duration_s"])), settings=dict(settings),
+                    entry=entry, exit=exit_)
 
 
 def _leg_name(order: Order) -> str:
@@ -333,7 +334,7 @@ class GameEngine:
         feed.acquire()
         try:
             price = await feed.current()
-            plan_game(side="long", settings=settings, market=market, price=price, now=timezone.now())  # validates
+            plan_game(side="long", settings=settings, market=market, price=price)  # validates
             await gateway.set_leverage(market.symbol, int(settings["leverage"]))
             if info["run_type"] == RunType.LIVE:
                 sendgate.install(gateway.client)
@@ -387,14 +388,13 @@ class GameEngine:
             return
         now = time.monotonic()
         due = [(side, key) for side, key in panel.keys.items()
-               if (done := session.signed_ahead.get(side)) is None or done[:2] != (key, price)
+               if (done := session.ahead.get(side)) is None or done[0].idempotency_key != key or done[1] != price
                or now - done[2] >= SIGN_AHEAD_AGAIN_SECONDS]
         for side, key in due[:1]:
             try:
-                plan = plan_game(side=side, settings=session.settings, market=session.market, price=price,
-                                 now=timezone.now())
-                legs = game_services.press_legs(session.scope, plan, key)
-                for leg in legs:
+                plan = plan_game(side=side, settings=session.settings, market=session.market, price=price)
+                press = game_services.game_press_prepare(scope=session.scope, plan=plan, idempotency_key=key)
+                for leg in press.legs:
                     session.gateway.sign_ahead(order_request_for(leg))
             except ApplicationError:
                 return  # settings the market refuses: the press says why
@@ -402,7 +402,7 @@ class GameEngine:
                 logger.warning("signing ahead for bot %s failed: %s", session.subscribed_bot_id,
                                type(error).__name__)
                 return
-            session.signed_ahead[side] = (key, price, now)
+            session.ahead[side] = (press, price, now)
         if len(due) > 1:
             asyncio.get_running_loop().call_soon(self._sign_ahead, session)
 
@@ -435,8 +435,12 @@ class GameEngine:
         session.last_used = time.monotonic()
         for attempt in range(2):
             price = session.feed.last if session.feed.age <= PRICE_MAX_AGE_SECONDS else await session.feed.refresh()
-            plan = plan_game(side=side, settings=session.settings, market=session.market, price=price, now=pressed_at)
-            legs = game_services.press_legs(session.scope, plan, idempotency_key)
+            prepared = _prepared_ahead(session, side, idempotency_key, price)
+            if prepared is None:
+                plan = plan_game(side=side, settings=session.settings, market=session.market, price=price)
+                prepared = game_services.game_press_prepare(scope=session.scope, plan=plan,
+                                                            idempotency_key=idempotency_key)
+            legs = prepared.legs
             # Both legs are built and signed first and wait at the gate (on their own warm connections); then
             # the intents commit; then both requests are written together.
             gate = sendgate.SendGate()
@@ -446,9 +450,8 @@ class GameEngine:
             try:
                 await gate.parked(sends)
                 t_parked = time.perf_counter_ns()
-                game, created = await self.press_db.call(
-                    game_services.game_press_persist, scope=session.scope, idempotency_key=idempotency_key,
-                    plan=plan, target=target, pressed_at=pressed_at, legs=legs)
+                game, created = await self.press_db.call(game_services.game_press_persist, prepared, target=target,
+                                                         pressed_at=pressed_at)
             except BaseException as error:
                 await _call_off(gate, sends)
                 if not isinstance(error, SessionStale):
@@ -793,6 +796,14 @@ class GameEngine:
 
 LEGS = 2  # entry and exit
 CHECKPOINT_EVERY_GAMES = 16  # a game writes ~25 pages to SQLite's log; it checkpoints itself at 1,000
+
+
+def _prepared_ahead(session: GameSession, side: str, idempotency_key: str, price: Decimal) -> PreparedPress | None:
+    """The press's rows prepared ahead for this button at this price (taken: a press uses them once)."""
+    ahead = session.ahead.pop(side, None)
+    if ahead is None or ahead[0].idempotency_key != idempotency_key or ahead[1] != price:
+        return None
+    return ahead[0]
 
 
 async def _call_off(gate: sendgate.SendGate, sends: list[asyncio.Task]) -> None:

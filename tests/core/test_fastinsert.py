@@ -1,15 +1,18 @@
-"""`core.fastinsert` writes the rows the ORM writes (defaults, decimals, JSON, datetimes, foreign keys)."""
+"""`core.fastinsert` writes the rows the ORM writes (defaults, decimals, JSON, datetimes, foreign keys), and
+its driver-level transaction commits, rolls back and raises like Django's."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection
+from django.db.models import Model
 from django.forms.models import model_to_dict
 
 from bots.models import Order
-from core.fastinsert import insert_returning_pk
+from core.fastinsert import PreparedInsert, driver_transaction
 from tests.factories import BotRunFactory, GameFactory, OrderFactory
 from ttadak.models import Game
 
@@ -23,6 +26,11 @@ def _row(obj: object) -> dict:
     return {k: v for k, v in model_to_dict(fresh).items() if k not in VOLATILE}
 
 
+def _insert(objects: Sequence[Model], late: tuple[str, ...] = ()) -> None:
+    with driver_transaction() as cursor:
+        PreparedInsert(objects, late=late).execute(cursor)
+
+
 def test_orders_and_a_game_inserted_fast_equal_the_orm_rows() -> None:
     run = BotRunFactory()
     template = OrderFactory.build(run=run, subscribed_bot=run.subscribed_bot, price=Decimal("60000.10"),
@@ -31,10 +39,11 @@ def test_orders_and_a_game_inserted_fast_equal_the_orm_rows() -> None:
     orm = Order(**{**fields, "client_order_id": "orm-1"})
     orm.save()
     fast = [Order(**{**fields, "client_order_id": f"fast-{n}"}) for n in (1, 2)]
-    insert_returning_pk(fast)
+    _insert(fast, late=("created_at", "updated_at"))
     assert all(o.pk and not o._state.adding for o in fast) and len({o.pk for o in fast}) == 2
     assert _row(fast[0]) == _row(fast[1]) == _row(orm)
     assert Order.objects.get(pk=fast[1].pk).client_order_id == "fast-2"  # keys come back in row order
+    assert Order.objects.get(pk=fast[0].pk).created_at == fast[0].created_at  # auto_now, stamped and kept
 
     game_template = GameFactory.build(run=run, subscribed_bot=run.subscribed_bot, entry_order=fast[0],
                                       exit_order=fast[1], settings={"leverage": 20, "fee": "0.05"})
@@ -44,22 +53,58 @@ def test_orders_and_a_game_inserted_fast_equal_the_orm_rows() -> None:
     orm_game.save()
     Game.objects.filter(pk=orm_game.pk).update(entry_order=None, exit_order=None)  # unique legs
     fast_game = Game(**{**game_fields, "idempotency_key": "fast"})
-    insert_returning_pk([fast_game])
+    _insert([fast_game])
     expected = {**_row(orm_game), "entry_order": fast[0].pk, "exit_order": fast[1].pk}
     assert _row(fast_game) == expected and Game.objects.get(pk=fast_game.pk).settings["fee"] == "0.05"
+
+
+def test_late_columns_are_read_when_the_statement_runs() -> None:
+    existing = OrderFactory()
+    fields = {f.attname: getattr(existing, f.attname) for f in Order._meta.concrete_fields if f.attname != "id"}
+    order = Order(**{**fields, "client_order_id": "late-1", "purpose": "entry"})
+    prepared = PreparedInsert([order], late=("purpose",))
+    order.purpose, order.symbol = "exit", "ETH/USDT:USDT"  # only the late column's change is written
+    with driver_transaction() as cursor:
+        prepared.execute(cursor)
+    saved = Order.objects.get(pk=order.pk)
+    assert (saved.purpose, saved.symbol) == ("exit", existing.symbol)
+    with pytest.raises(ValueError, match="no column"):
+        PreparedInsert([Order(**fields)], late=("nonsense",))
 
 
 def test_a_constraint_violation_raises_integrity_error_and_writes_nothing() -> None:
     existing = OrderFactory()
     fields = {f.attname: getattr(existing, f.attname) for f in Order._meta.concrete_fields if f.attname != "id"}
     before = Order.objects.count()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        insert_returning_pk([Order(**{**fields, "client_order_id": "new-one"}), Order(**fields)])
+    with pytest.raises(IntegrityError):
+        _insert([Order(**{**fields, "client_order_id": "new-one"}), Order(**fields)])
     assert Order.objects.count() == before
 
 
 def test_only_new_objects_of_one_model_are_accepted() -> None:
     existing = OrderFactory()
     with pytest.raises(ValueError):
-        insert_returning_pk([existing])
+        PreparedInsert([existing])
+    with pytest.raises(ValueError):
+        PreparedInsert([])
 
+
+@pytest.mark.django_db(transaction=True)
+def test_the_driver_transaction_commits_rolls_back_and_leaves_the_connection_as_django_expects() -> None:
+    existing = OrderFactory()
+    fields = {f.attname: getattr(existing, f.attname) for f in Order._meta.concrete_fields if f.attname != "id"}
+    _insert([Order(**{**fields, "client_order_id": "committed"})])
+    with pytest.raises(IntegrityError), driver_transaction() as cursor:  # a taken key: the first row goes too
+        PreparedInsert([Order(**{**fields, "client_order_id": "rolled-back"})]).execute(cursor)
+        PreparedInsert([Order(**fields)]).execute(cursor)
+    with pytest.raises(RuntimeError), driver_transaction() as cursor:  # any error rolls back
+        PreparedInsert([Order(**{**fields, "client_order_id": "also-rolled-back"})]).execute(cursor)
+        raise RuntimeError("changed my mind")
+    assert set(Order.objects.values_list("client_order_id", flat=True)) == {existing.client_order_id, "committed"}
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    with driver_transaction() as cursor:  # a transaction that runs nothing sends nothing
+        pass
+    with driver_transaction() as cursor:  # reads see the committed rows; placeholders as Django's cursor takes
+        table = connection.ops.quote_name(Order._meta.db_table)
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE client_order_id = %s", ["committed"])
+        assert cursor.fetchone()[0] == 1

@@ -151,9 +151,9 @@ def test_both_legs_leave_only_after_the_intents_are_committed(player: Player, pl
     committed: list[int] = []
     persist = games.game_press_persist
 
-    def slow_persist(**kwargs):  # noqa: ANN003, ANN202 - a slow database: the legs are signed and wait
+    def slow_persist(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a slow database: the legs wait, signed
         time.sleep(0.2)
-        result = persist(**kwargs)
+        result = persist(*args, **kwargs)
         committed.append(time.perf_counter_ns())
         return result
 
@@ -193,14 +193,17 @@ def test_the_presses_of_a_shown_panel_are_signed_ahead_and_a_press_only_sends_th
 
     async def scenario(engine: GameEngine) -> tuple[set, int, int]:
         session = await engine.warm(player.bot.pk)
-        assert len(session.signed_ahead) == 1  # one button per turn of the loop: a press waits for one at most
+        assert len(session.ahead) == 1  # one button per turn of the loop: a press waits for one at most
         await asyncio.sleep(0.01)
         signed = {cid: entry.request.side for cid, entry in session.gateway.signed_ahead.items()}
-        assert set(session.signed_ahead) == {"long", "short"} and len(signed) == 4  # two legs of each button
+        assert set(session.ahead) == {"long", "short"} and len(signed) == 4  # two legs of each button
         await asyncio.sleep(0.05)
+        prepared = session.ahead["long"][0]  # its rows too, values prepared: the commit only runs statements
         pressed_ms = int(time.time() * 1000)
         result = await engine.press(user_id=player.user.pk, subscribed_bot_id=player.bot.pk, side="long",
                                     idempotency_key="t:ahead:L", target=player.target())
+        assert result.game_id == prepared.game.pk and [leg.pk for leg in prepared.legs] == [
+            prepared.game.entry_order_id, prepared.game.exit_order_id]
         game = await game_when(result.game_id, GameState.OPEN)
         await engine.end(game.pk, "manual")
         other = await engine.press(user_id=player.user.pk, subscribed_bot_id=player.bot.pk, side="long",

@@ -9,7 +9,7 @@ that both try to end a game (the chat process's watcher and the Celery sweep) ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 from bots.events import bot_event_record
 from bots.models import BotEventKind, BotState, Order, OrderSide, OrderStatus, OrderType, RunType, SubscribedBot, Trade
 from core.errors import Conflict, NotFound, PermissionDenied
-from core.fastinsert import insert_returning_pk
+from core.fastinsert import PreparedInsert, driver_transaction
 from trading.orders.placement import OrderIntent, client_order_id_for
 from ttadak import gamemath
 from ttadak.models import BLOCKING_STATES, CloseReason, Game, GameSide, GameState
@@ -43,7 +43,7 @@ class GamePlan:
     leverage: int
     reference_price: Decimal
     exit_price: Decimal
-    deadline_at: datetime
+    max_duration: timedelta  # the game's deadline is this long after the press
     settings: dict[str, Any]
     entry: OrderIntent
     exit: OrderIntent
@@ -111,24 +111,60 @@ def press_legs(scope: PressScope, plan: GamePlan, idempotency_key: str) -> list[
             leg_order(scope, plan.exit, leg_key(idempotency_key, "exit"))]
 
 
-def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePlan, target: PressTarget,
-                       pressed_at: datetime, legs: list[Order] | None = None) -> tuple[Game, bool]:
+@dataclass
+class PreparedPress:
+    """A press's three rows — both legs and the game — built, with their INSERT values prepared
+    (`core.fastinsert.PreparedInsert`), so that the press's transaction only runs its statements.
+
+    Prepared at the press, or before it for a button of the panel on show (the engine's sign-ahead),
+    when the press's key and the price are known. Who pressed where, the press's time and the legs'
+    keys are bound at the commit. Used once: the commit gives the rows their primary keys."""
+
+    scope: PressScope
+    plan: GamePlan
+    idempotency_key: str
+    legs: list[Order]
+    game: Game
+    legs_insert: PreparedInsert
+    game_insert: PreparedInsert
+
+
+# Columns of the game bound at the commit; every other value is prepared with the press.
+_GAME_LATE = ("pressed_at", "deadline_at", "created_at", "updated_at", "entry_order_id", "exit_order_id", "surface",
+              "team_id", "external_user_id", "chat_id", "message_id")
+
+
+def game_press_prepare(*, scope: PressScope, plan: GamePlan, idempotency_key: str) -> PreparedPress:
+    """The rows of a press of `plan` with key `idempotency_key` (nothing is written; no query)."""
+    legs = press_legs(scope, plan, idempotency_key)
+    entry, exit_ = legs
+    game = Game(
+        subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id, run_type=scope.run_type,
+        idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=scope.exchange,
+        symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
+        reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry, exit_order=exit_,
+    )
+    return PreparedPress(scope=scope, plan=plan, idempotency_key=idempotency_key, legs=legs, game=game,
+                         legs_insert=PreparedInsert(legs, late=("created_at", "updated_at")),
+                         game_insert=PreparedInsert([game], late=_GAME_LATE))
+
+
+def game_press_persist(press: PreparedPress, *, target: PressTarget, pressed_at: datetime) -> tuple[Game, bool]:
     """The press in one short transaction: a check of the bot's row, both legs' orders (status
     "submitting", client order ids derived from the press's key) in one INSERT, the game. Returns
     (game, created); a repeated key (a double tap, a redelivered callback) returns the first game.
 
     Raises NotFound (not the user's bot), Conflict (stopped, or a game still in play), SessionStale.
-    It is the press's hot path: three statements and no ORM query compiled for the check. `legs` (from
-    `press_legs`) are saved as given, so a caller holding them sees their primary keys afterwards.
+    It is the press's hot path, so its three statements run prepared on the driver's cursor
+    (`driver_transaction`); the press's legs (`press.legs`) get their primary keys.
     """
-    legs = legs or press_legs(scope, plan, idempotency_key)
+    scope, game, (entry, exit_) = press.scope, press.game, press.legs
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_CHECK_SQL, [connection.ops.adapt_datetimefield_value(scope.version),
-                                            target.surface, target.team_id, target.external_user_id,
-                                            scope.subscribed_bot_id, scope.user_id])
-                row = cursor.fetchone()
+        with driver_transaction() as cursor:
+            cursor.execute(_CHECK_SQL, [
+                connection.ops.adapt_datetimefield_value(scope.version), target.surface, target.team_id,
+                target.external_user_id, scope.subscribed_bot_id, scope.user_id])
+            row = cursor.fetchone()
             if row is None or (target.surface in CHAT_SURFACES and not row[3]):
                 raise NotFound("That is not one of your bots.")
             if row[2] != UserStatus.ACTIVE:
@@ -137,23 +173,17 @@ def game_press_persist(*, scope: PressScope, idempotency_key: str, plan: GamePla
                 raise Conflict("Ttadak is not started. Press START on the panel first.")
             if not row[1]:
                 raise SessionStale()
-            insert_returning_pk(legs)  # the ORM's rows, without compiling the INSERT on every press
-            entry, exit_ = legs
-            game = Game(
-                subscribed_bot_id=scope.subscribed_bot_id, run_id=scope.run_id, run_type=scope.run_type,
-                idempotency_key=idempotency_key, side=plan.side, state=GameState.SENDING, exchange=scope.exchange,
-                symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
-                reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry,
-                exit_order=exit_, pressed_at=pressed_at, deadline_at=plan.deadline_at, surface=target.surface,
-                team_id=target.team_id, external_user_id=target.external_user_id, chat_id=target.chat_id,
-                message_id=target.message_id,
-            )
-            insert_returning_pk([game])
+            press.legs_insert.execute(cursor)
+            game.entry_order, game.exit_order = entry, exit_  # their keys, now known
+            game.pressed_at, game.deadline_at = pressed_at, pressed_at + press.plan.max_duration
+            game.surface, game.team_id, game.external_user_id = target.surface, target.team_id, target.external_user_id
+            game.chat_id, game.message_id = target.chat_id, target.message_id
+            press.game_insert.execute(cursor)
             return game, True
     except IntegrityError:
         # The same key again (its orders' client order ids are taken), or another game went in play first.
         existing = (Game.objects.select_related("entry_order", "exit_order")
-                    .filter(idempotency_key=idempotency_key).first())
+                    .filter(idempotency_key=press.idempotency_key).first())
         if existing is not None:
             return existing, False
         _refuse_in_play(scope.subscribed_bot_id)
