@@ -63,11 +63,25 @@ def _stamping_emulator() -> Any:
     from emulators.telegram import TelegramEmulator
 
     class StampingEmulator(TelegramEmulator):
-        """Records when each callback query is handed to the bot (the press)."""
+        """Records when each callback query is handed to the bot (the press), and lets the harness wait for
+        one press's answer alone: waiting on the emulator's every change (`wait_for`) would have the harness
+        wake and run in the middle of the measured press, on the bot's loop — work a real Telegram never
+        puts there."""
 
         def __init__(self) -> None:
             super().__init__()
             self.pressed_ns: dict[str, int] = {}
+            self.answers: dict[str, asyncio.Future] = {}
+
+        def answer_of(self, query_id: str) -> asyncio.Future:
+            return self.answers.setdefault(query_id, asyncio.get_running_loop().create_future())
+
+        async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+            answered = await super()._m_answerCallbackQuery(params, files)
+            future = self.answer_of(str(params.get("callback_query_id")))
+            if not future.done():
+                future.set_result(params)
+            return answered
 
         async def _m_getUpdates(self, params: dict, files: dict) -> list[dict[str, Any]]:
             updates = await super()._m_getUpdates(params, files)
@@ -186,7 +200,7 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
             query_id = user.press_data(emulator.messages[(TELEGRAM_USER, panel.message_id)], button)
             # Wait for the bot's answer to the press without touching the database meanwhile: polling it
             # here would queue on the one thread the bot's own database work runs on.
-            answer = await emulator.wait_for(lambda q=query_id: emulator.callback_answers.get(q), timeout=30)
+            answer = await asyncio.wait_for(emulator.answer_of(query_id), 30)
             game = await _next_game(last_game, Game)
             if "sent" not in str(answer.get("text")):
                 raise RuntimeError(f"press {n} was not played: {answer.get('text')}")
@@ -201,6 +215,7 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
             # would walk them during presses — the harness's cost, not the bot's).
             emulator.calls.clear()
             emulator.callback_answers.clear()
+            emulator.answers.clear()
             if n % RESET_EVERY == RESET_EVERY - 1:
                 arrivals.update(_arrivals(server.control, key["api_key"], done=True))
                 _fresh_exchange(server, key)
