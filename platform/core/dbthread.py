@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, Error, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class DatabaseThread:
                     self._on_connect(connection)
                     self._prepared = connection.connection
             return function(*args, **kwargs)
-        except DatabaseError:
+        except Error:  # DatabaseError, or InterfaceError on a connection already closed
             _close_broken()
             raise
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.db import DatabaseError, connections, transaction
+from django.db import Error, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
@@ -178,7 +178,7 @@ def driver_transaction(*, using: str = "default") -> Iterator[DriverCursor]:
     except BaseException:
         if cursor.begun:
             # A broken connection takes the transaction with it; the first error says why.
-            with suppress(DatabaseError):
+            with suppress(Error):  # DatabaseError or InterfaceError ("cursor already closed")
                 cursor.end("ROLLBACK")
         raise
     if cursor.begun:

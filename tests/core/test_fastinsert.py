@@ -108,3 +108,40 @@ def test_the_driver_transaction_commits_rolls_back_and_leaves_the_connection_as_
         table = connection.ops.quote_name(Order._meta.db_table)
         cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE client_order_id = %s", ["committed"])
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_fails_as_a_database_error_and_the_next_transaction_works() -> None:
+    """A database restart between presses: the press fails with Django's error (the chat says so; nothing
+    was sent) and its database thread opens a new connection for the next one."""
+    import asyncio
+
+    from django.db import DatabaseError
+
+    from core.dbthread import DatabaseThread
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server that could drop a connection")
+    existing = OrderFactory()
+    fields = {f.attname: getattr(existing, f.attname) for f in Order._meta.concrete_fields if f.attname != "id"}
+    thread = DatabaseThread("test-press-db")
+
+    def backend_pid() -> int:
+        with driver_transaction() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    def insert(client_order_id: str) -> None:
+        _insert([Order(**{**fields, "client_order_id": client_order_id})])
+
+    try:
+        pid = asyncio.run(thread.call(backend_pid))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(DatabaseError):
+            asyncio.run(thread.call(insert, "after-the-drop"))
+        asyncio.run(thread.call(insert, "next-press"))
+        assert asyncio.run(thread.call(backend_pid)) != pid
+    finally:
+        asyncio.run(thread.close())
+    assert set(Order.objects.values_list("client_order_id", flat=True)) == {existing.client_order_id, "next-press"}
