@@ -392,8 +392,12 @@ class GameEngine:
                or now - done[2] >= SIGN_AHEAD_AGAIN_SECONDS]
         for side, key in due[:1]:
             try:
-                plan = plan_game(side=side, settings=session.settings, market=session.market, price=price)
-                press = game_services.game_press_prepare(scope=session.scope, plan=plan, idempotency_key=key)
+                done = session.ahead.get(side)
+                if done is not None and done[0].idempotency_key == key and done[1] == price:
+                    press = done[0]  # only the signatures aged: the rows do not, sign the same legs again
+                else:
+                    plan = plan_game(side=side, settings=session.settings, market=session.market, price=price)
+                    press = game_services.game_press_prepare(scope=session.scope, plan=plan, idempotency_key=key)
                 for leg in press.legs:
                     session.gateway.sign_ahead(order_request_for(leg))
             except ApplicationError:

@@ -169,6 +169,31 @@ def test_both_legs_leave_only_after_the_intents_are_committed(player: Player, pl
     assert len(arrivals) == 2 and min(arrivals) > committed[0]
 
 
+def test_aged_signatures_are_renewed_on_the_same_rows_and_a_new_price_prepares_new_ones(player: Player, play,
+                                                                                            monkeypatch) -> None:
+    from ttadak import ahead
+    from ttadak import engine as engine_module
+
+    ahead.panel_shown(subscribed_bot_id=player.bot.pk, user_id=player.user.pk,
+                      keys={"long": "t:aged:L", "short": "t:aged:S"})
+
+    async def scenario(engine: GameEngine) -> None:
+        session = await engine.warm(player.bot.pk)
+        await asyncio.sleep(0.01)
+        rows, price, _ = session.ahead["long"]
+        signed_at = {leg.client_order_id: session.gateway.signed_ahead[leg.client_order_id].at for leg in rows.legs}
+        monkeypatch.setattr(engine_module, "SIGN_AHEAD_AGAIN_SECONDS", 0.0)  # every signature is due again
+        engine._sign_ahead(session)
+        assert session.ahead["long"][0] is rows  # the same rows (nothing about them ages)…
+        assert all(session.gateway.signed_ahead[cid].at > at for cid, at in signed_at.items())  # …signed anew
+        session.feed.last = price + 10
+        engine._sign_ahead(session)
+        moved = session.ahead["long"][0]
+        assert moved is not rows and moved.plan.reference_price == price + 10
+
+    play(scenario)
+
+
 def test_someone_elses_bot_cannot_be_played(player: Player, play) -> None:
     from tests.factories import UserFactory
 
