@@ -136,16 +136,15 @@ class DriverCursor:
         self.begun = not begin
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        sql = _driver_sql(self._connection.vendor, sql)
         with self._connection.wrap_database_errors:
             if not self.begun:
                 self.begun = True
                 if self._connection.vendor == "postgresql":
-                    # One round trip for both; psycopg2 would send BEGIN alone.
-                    self._cursor.execute(f"{self._begin}; {sql}", params)
-                    return
+                    sql = f"{self._begin}; {sql}"  # one round trip for both; psycopg2 would send BEGIN alone
                 else:
                     self._cursor.execute(self._begin)
-            self._cursor.execute(_driver_sql(self._connection.vendor, sql), params)
+            self._cursor.execute(sql, params)
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()

@@ -151,8 +151,8 @@ class GameSession:
     last_used: float = field(default_factory=time.monotonic)
     warmed_in_ms: float = 0.0
     keepalive: asyncio.Task | None = None
-    # Presses of the panel on show, prepared and signed ahead: side -> (press, price, monotonic time signed).
-    ahead: dict[str, tuple[PreparedPress, Decimal, float]] = field(default_factory=dict)
+    # Presses of the panel on show, prepared and signed ahead: side -> (press, monotonic time signed).
+    ahead: dict[str, tuple[PreparedPress, float]] = field(default_factory=dict)
     price_listener: Callable[[Decimal], None] | None = None
 
     @property
@@ -388,12 +388,12 @@ class GameEngine:
             return
         now = time.monotonic()
         due = [(side, key) for side, key in panel.keys.items()
-               if (done := session.ahead.get(side)) is None or done[0].idempotency_key != key or done[1] != price
-               or now - done[2] >= SIGN_AHEAD_AGAIN_SECONDS]
+               if (done := session.ahead.get(side)) is None or not _press_of(done[0], key, price)
+               or now - done[1] >= SIGN_AHEAD_AGAIN_SECONDS]
         for side, key in due[:1]:
             try:
                 done = session.ahead.get(side)
-                if done is not None and done[0].idempotency_key == key and done[1] == price:
+                if done is not None and _press_of(done[0], key, price):
                     press = done[0]  # only the signatures aged: the rows do not, sign the same legs again
                 else:
                     plan = plan_game(side=side, settings=session.settings, market=session.market, price=price)
@@ -406,7 +406,7 @@ class GameEngine:
                 logger.warning("signing ahead for bot %s failed: %s", session.subscribed_bot_id,
                                type(error).__name__)
                 return
-            session.ahead[side] = (press, price, now)
+            session.ahead[side] = (press, now)
         if len(due) > 1:
             asyncio.get_running_loop().call_soon(self._sign_ahead, session)
 
@@ -805,9 +805,12 @@ CHECKPOINT_EVERY_GAMES = 16  # a game writes ~25 pages to SQLite's log; it check
 def _prepared_ahead(session: GameSession, side: str, idempotency_key: str, price: Decimal) -> PreparedPress | None:
     """The press's rows prepared ahead for this button at this price (taken: a press uses them once)."""
     ahead = session.ahead.pop(side, None)
-    if ahead is None or ahead[0].idempotency_key != idempotency_key or ahead[1] != price:
-        return None
-    return ahead[0]
+    return ahead[0] if ahead is not None and _press_of(ahead[0], idempotency_key, price) else None
+
+
+def _press_of(prepared: PreparedPress, idempotency_key: str, price: Decimal) -> bool:
+    """Whether rows prepared ahead are those of a press with this key at this price."""
+    return prepared.idempotency_key == idempotency_key and prepared.plan.reference_price == price
 
 
 async def _call_off(gate: sendgate.SendGate, sends: list[asyncio.Task]) -> None:

@@ -180,7 +180,8 @@ def test_aged_signatures_are_renewed_on_the_same_rows_and_a_new_price_prepares_n
     async def scenario(engine: GameEngine) -> None:
         session = await engine.warm(player.bot.pk)
         await asyncio.sleep(0.01)
-        rows, price, _ = session.ahead["long"]
+        rows, _ = session.ahead["long"]
+        price = rows.plan.reference_price
         signed_at = {leg.client_order_id: session.gateway.signed_ahead[leg.client_order_id].at for leg in rows.legs}
         monkeypatch.setattr(engine_module, "SIGN_AHEAD_AGAIN_SECONDS", 0.0)  # every signature is due again
         engine._sign_ahead(session)
