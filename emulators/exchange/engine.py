@@ -174,8 +174,9 @@ class RequestRecord:
     form: dict[str, str]
     api_key: str | None
     remote: str | None
-    perf_ns: int
+    perf_ns: int  # arrival: the kernel's receive stamp of the first bytes (see server.ArrivalStampingProtocol)
     wall_ns: int
+    read_perf_ns: int = 0  # when the emulator read those bytes
     status: int = 0
     code: int | None = None
     fault: str | None = None

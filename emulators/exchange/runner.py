@@ -6,9 +6,11 @@ All of them bind 127.0.0.1; port 0 picks a free port, reported back through `bas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from aiohttp import web
 
 from emulators.exchange.engine import Exchange
 from emulators.exchange.faults import FaultPlan
-from emulators.exchange.server import ARRIVALS_KEY, ArrivalStampingProtocol, build_app
+from emulators.exchange.server import ARRIVALS_KEY, SO_TIMESTAMPNS, ArrivalStampingProtocol, build_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,6 +129,11 @@ class ArrivalStampingSite(web.TCPSite):
             lambda: ArrivalStampingProtocol(server(), arrivals), self._host, self._port,
             ssl=self._ssl_context, backlog=self._backlog, reuse_address=self._reuse_address,
             reuse_port=self._reuse_port)
+        for listening in self._server.sockets:
+            # Accepted connections inherit it: bytes that arrive before the emulator has even accepted
+            # the connection carry the kernel's stamp too.
+            with contextlib.suppress(OSError):
+                listening.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
 

@@ -4,9 +4,11 @@ Signed endpoints check X-MBX-APIKEY, the HMAC-SHA256 `signature` over query stri
 does), and `timestamp`/`recvWindow`. Every exchange request is recorded with its arrival time
 (`time.perf_counter_ns()` and wall-clock ns) before anything else happens, faults included.
 
-Arrival is when the request's first bytes are read off its connection (`ArrivalStampingProtocol`), not
-when the HTTP framework hands it to a handler: two requests that reach the exchange together on two
-connections are stamped together, not one handler's run apart.
+Arrival is when the request's first bytes reached the emulator's socket: the kernel's receive timestamp
+(`SO_TIMESTAMPNS`, read with the bytes by `ArrivalStampingProtocol`), as an exchange's network edge would
+stamp it. The emulator shares this machine's CPUs with the client it measures, so when it reads the bytes
+(also recorded, `read_perf_ns`) depends on when it is scheduled and on its own work — the client's part
+ends when the bytes arrive. Where the kernel gives no stamp, the read is the arrival.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import hashlib
 import hmac
 import json
 import logging
+import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,7 +38,7 @@ EXCHANGE_KEY = web.AppKey("exchange", Exchange)
 FAULTS_KEY = web.AppKey("faults", FaultPlan)
 RAW_BODY = web.RequestKey("raw_body", str)
 ARRIVAL_WINDOW_SECONDS = 0.0003
-ARRIVALS_KEY = web.AppKey("arrivals", dict)  # transport → perf_counter_ns of its pending request's first bytes
+ARRIVALS_KEY = web.AppKey("arrivals", dict)  # transport → (arrival, read) perf_counter_ns of its pending request
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGNED_PREFIXES = ("/fapi/v1/", "/fapi/v2/", "/fapi/v3/", "/sapi/")
 PUBLIC_PATHS = {
@@ -65,29 +69,75 @@ def _fault_response(fault: Fault, request: web.Request, record: RequestRecord) -
                              status=fault.status, headers=headers)
 
 
-class ArrivalStampingProtocol(asyncio.Protocol):
-    """Wraps aiohttp's per-connection protocol to stamp when a request's first bytes are read.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python names it only from 3.12 on
+_TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
 
-    The stamp waits in `arrivals` (keyed by the transport) until the request's handling takes it; the
-    client sends its next request on a keep-alive connection only after the answer, so one pending
-    stamp per connection is enough (a pipelined request falls back to its handling time).
+
+class _KernelStampedSocket:
+    """Stands in for a connection's socket in its asyncio transport: reads with `recvmsg`, so the kernel's
+    receive timestamp of the bytes comes with them (on CLOCK_REALTIME, turned into perf_counter ns)."""
+
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+        self.last_arrival_ns: int | None = None
+
+    def recv(self, size: int) -> bytes:
+        data, ancillary, _flags, _address = self._sock.recvmsg(size, _TIMESTAMP_SPACE)
+        self.last_arrival_ns = None
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+                seconds, nanoseconds = struct.unpack("qq", payload[:16])
+                age_ns = time.time_ns() - (seconds * 1_000_000_000 + nanoseconds)
+                self.last_arrival_ns = time.perf_counter_ns() - max(0, age_ns)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _stamp_in_kernel(transport: asyncio.BaseTransport) -> _KernelStampedSocket | None:
+    """Have the transport read through a `_KernelStampedSocket` (None where it has no plain TCP socket:
+    TLS, another loop's transport — its reads are stamped when they are read)."""
+    sock = getattr(transport, "_sock", None)
+    if not isinstance(sock, socket.socket) or sock.type != socket.SOCK_STREAM:
+        return None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return None
+    stamped = _KernelStampedSocket(sock)
+    transport._sock = stamped  # type: ignore[attr-defined]  # read_ready calls self._sock.recv
+    return stamped
+
+
+class ArrivalStampingProtocol(asyncio.Protocol):
+    """Wraps aiohttp's per-connection protocol to stamp when a request's first bytes arrived and were read.
+
+    The stamps (arrival: the kernel's, else the read; read) wait in `arrivals` (keyed by the transport)
+    until the request's handling takes them; the client sends its next request on a keep-alive
+    connection only after the answer, so one pending stamp per connection is enough (a pipelined
+    request falls back to its handling time).
     """
 
-    def __init__(self, inner: asyncio.Protocol, arrivals: dict[Any, int | None]):
+    def __init__(self, inner: asyncio.Protocol, arrivals: dict[Any, tuple[int, int] | None]):
         self.inner = inner
         self.arrivals = arrivals
         self.transport: asyncio.BaseTransport | None = None
+        self._socket: _KernelStampedSocket | None = None
         self._pending: list[bytes] = []
         self._handing_over: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
+        self._socket = _stamp_in_kernel(transport)
         self.arrivals[transport] = None
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
         if self.arrivals.get(self.transport) is None:
-            self.arrivals[self.transport] = time.perf_counter_ns()
+            read_ns = time.perf_counter_ns()
+            arrived_ns = self._socket.last_arrival_ns if self._socket is not None else None
+            self.arrivals[self.transport] = (min(arrived_ns, read_ns) if arrived_ns else read_ns, read_ns)
         # Parsing is handed over after the loop's next poll: bytes that arrived meanwhile on another
         # connection are read and stamped first, not after this request's HTTP parsing (one process
         # stands in for an exchange's many front ends). A timer, not call_soon: timers due run after
@@ -123,21 +173,23 @@ class ArrivalStampingProtocol(asyncio.Protocol):
         self.inner.resume_writing()
 
 
-def _arrival(request: web.Request) -> tuple[int, int]:
-    """(perf_counter_ns, wall-clock ns) of the request's arrival: its first bytes read, else now."""
+def _arrival(request: web.Request) -> tuple[int, int, int]:
+    """(arrival and read as perf_counter_ns, arrival as wall-clock ns) of the request's first bytes; now
+    for a request whose bytes were not stamped."""
     now_perf, now_wall = time.perf_counter_ns(), time.time_ns()
     arrivals = request.app.get(ARRIVALS_KEY)
     transport = request.transport
     stamped = arrivals.get(transport) if arrivals is not None and transport is not None else None
     if stamped is None:
-        return now_perf, now_wall
+        return now_perf, now_perf, now_wall
     arrivals[transport] = None
-    return stamped, now_wall - (now_perf - stamped)
+    arrived, read = stamped
+    return arrived, read, now_wall - (now_perf - arrived)
 
 
 @web.middleware
 async def record_and_inject(request: web.Request, handler: Handler) -> web.StreamResponse:
-    arrival_perf, arrival_wall = _arrival(request)
+    arrival_perf, read_perf, arrival_wall = _arrival(request)
     if request.path.startswith("/_emulator"):
         return await handler(request)
     exchange = request.app[EXCHANGE_KEY]
@@ -149,7 +201,7 @@ async def record_and_inject(request: web.Request, handler: Handler) -> web.Strea
     api_key = request.headers.get("X-MBX-APIKEY")
     record = exchange.record_request(
         method=request.method, path=request.path, query=dict(request.query), form=form, api_key=api_key,
-        remote=request.remote, perf_ns=arrival_perf, wall_ns=arrival_wall,
+        remote=request.remote, perf_ns=arrival_perf, read_perf_ns=read_perf, wall_ns=arrival_wall,
     )
     # Let requests arriving on other connections at about the same time be read and stamped before this
     # one is processed (the loop is busy while it is): near-simultaneous arrivals are then stamped as

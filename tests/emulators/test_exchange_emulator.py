@@ -8,6 +8,7 @@ import hmac
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from decimal import Decimal
@@ -216,6 +217,37 @@ def test_arrival_is_stamped_when_the_first_bytes_are_read_not_when_the_request_i
     assert abs(row["wall_ns"] / 1e9 - time.time()) < 60
 
 
+def test_arrival_is_the_kernels_receive_stamp_even_while_the_emulator_is_busy(
+        exchange_emulator: EmulatorServer, exchange_control: EmulatorControl) -> None:
+    """The emulator's loop is blocked when the request arrives: its arrival is when the bytes reached the
+    socket (the kernel's stamp), its read 100 ms later — the emulator's delay is not the client's."""
+    url = urllib.parse.urlsplit(exchange_emulator.base_url)
+    busy = threading.Event()
+
+    def block_the_emulator() -> None:
+        busy.set()
+        time.sleep(0.1)
+
+    async def body() -> tuple[int, int, int]:
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        exchange_emulator._loop.call_soon_threadsafe(block_the_emulator)
+        await asyncio.to_thread(busy.wait, 5)
+        sent_at = time.perf_counter_ns()
+        writer.write(b"GET /fapi/v1/ping?stamp=busy HTTP/1.1\r\nHost: emulator\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        written_at = time.perf_counter_ns()
+        answer = await reader.read()
+        writer.close()
+        return sent_at, written_at, int(answer.split(b" ", 2)[1])
+
+    sent_at, written_at, status = run(body())
+    assert status == 200
+    [row] = [r for r in exchange_control.requests(path="/fapi/v1/ping") if r["query"].get("stamp") == "busy"]
+    assert sent_at <= row["perf_ns"] <= written_at + 1_000_000  # arrived as it was written
+    assert row["read_perf_ns"] - row["perf_ns"] > 50_000_000  # read once the emulator was free again
+    assert row["perf_ns"] < row["read_perf_ns"] <= row["done_perf_ns"]
+
+
 def test_dropped_connection_after_acceptance_leaves_the_order_at_the_exchange(
     exchange_account: EmulatorAccount, exchange_control: EmulatorControl
 ) -> None:
@@ -368,5 +400,7 @@ def test_bytes_read_on_two_connections_are_stamped_before_either_request_is_pars
     parsed = [e for e in events if e[0] == "parsed"]
     assert [(e[1], e[2]) for e in parsed] == [("a", b"GET / HTTP/1.1\r\n"), ("a", b"Host: x\r\n\r\n"),
                                              ("b", b"POST /order HTTP/1.1\r\n"), ("b", b"tail")]
-    assert stamps["transport-a"] < stamps["transport-b"] < parsed[0][3]  # both stamped, then parsing
+    # Both stamped (arrival, read — the same here: no kernel stamp on these stand-in transports), then parsing.
+    assert stamps["transport-a"][1] < stamps["transport-b"][1] < parsed[0][3]
+    assert all(arrived == read for arrived, read in stamps.values())
     assert events[-1] == ("lost", "b")
