@@ -11,12 +11,17 @@ The whole chain runs for real, `--games` times (default 500, after `--warmup` un
 Press: `time.perf_counter_ns()` taken in the Telegram emulator the moment its getUpdates handler
 returns the batch holding the callback query (the update is handed over; serialising and sending it
 to the bot, aiogram's parsing and dispatch are all inside the measurement). Arrival: the exchange
-emulator's `perf_ns` for the order request, taken when its first bytes are read off the connection
-(before HTTP parsing; the emulator also waits 0.3 ms before processing a request, so a request
-arriving meanwhile on another connection is stamped as it arrives). Both are
-CLOCK_MONOTONIC, one clock for every process on the machine. Figures: press → each leg, press → the
+emulator's `perf_ns` for the order request — the kernel's receive timestamp of its first bytes on the
+emulator's socket (SO_TIMESTAMPNS), as the exchange's network edge would stamp them; when the emulator
+then read them (its own scheduling on the shared CPUs and its work on the other leg) is printed too.
+Both are CLOCK_MONOTONIC, one clock for every process on the machine. Figures: press → each leg, press → the
 later leg ("both orders"), and the skew between the legs. Each game is then closed at market (not
 measured) so the next press can start a new one.
+
+The emulator runs under SCHED_BATCH (`--emulator-preempts` turns that off): it still shares the two CPUs
+with the bot, but the first leg's bytes waking it do not preempt the bot before it writes the second — an
+exchange on another host cannot do that, and on this machine it made one press in ten leave its legs
+~0.6 ms apart (the bot's own stamps show both writes ~10 µs apart once it runs again).
 
 The floor, in the same run: two bare ccxt `create_order` calls with asyncio.gather against the same
 emulator (warm client, no limiter), start → later arrival — paced like the presses (a pair every
@@ -45,6 +50,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured games first (default 20)")
     parser.add_argument("--floor-rounds", type=int, default=100,
                         help="bare ccxt pairs for each floor (default 100): paced like the presses, and back to back")
+    parser.add_argument("--emulator-preempts", action="store_true",
+                        help="run the exchange emulator under the normal policy: woken by the first leg, it may "
+                             "preempt the bot before the second is written — a cost of sharing two CPUs with the "
+                             "exchange, which a remote exchange cannot impose (default: SCHED_BATCH, it does not)")
     parser.add_argument("--interval", type=float, default=0.5,
                         help="seconds from one press to the next at least (default 0.5): a game costs ~19 units of "
                              "the burst limiter's request weight (ccxt's cost table: 4 per order) of 2400 a minute; "
@@ -151,10 +160,10 @@ async def _floor(server: Any, rounds: int, *, pause: float) -> list[float]:
 
 
 def _arrivals(control: Any, api_key: str, *, done: bool = False) -> dict[str, Any]:
-    """client order id → the emulator's arrival stamp (with `done`: (arrival, end of its handling))."""
+    """client order id → the emulator's arrival stamp (with `done`: (arrival, read, end of its handling))."""
     rows = control.requests(path="/fapi/v1/order", api_key=api_key)
-    return {r["form"]["newClientOrderId"]: (r["perf_ns"], r["done_perf_ns"]) if done else r["perf_ns"] for r in rows
-            if r["method"] == "POST" and r["form"].get("newClientOrderId")}
+    return {r["form"]["newClientOrderId"]: (r["perf_ns"], r["read_perf_ns"], r["done_perf_ns"]) if done
+            else r["perf_ns"] for r in rows if r["method"] == "POST" and r["form"].get("newClientOrderId")}
 
 
 def _fresh_exchange(server: Any, key: dict[str, str]) -> None:
@@ -235,12 +244,14 @@ async def _play(args: argparse.Namespace, server: Any, key: dict[str, str]) -> d
     for query_id, game_id in presses[args.warmup:]:
         entry_cid, exit_cid, game_timings = timings[game_id]
         pressed = emulator.pressed_ns[query_id]
-        (entry_at, entry_done), (exit_at, exit_done) = arrivals[entry_cid], arrivals[exit_cid]
+        (entry_at, entry_read, entry_done), (exit_at, exit_read, exit_done) = arrivals[entry_cid], arrivals[exit_cid]
         entry, exit_ = (entry_at - pressed) / 1e6, (exit_at - pressed) / 1e6
-        first_busy = (entry_done - entry_at) if entry_at <= exit_at else (exit_done - exit_at)
+        read_entry, read_exit = (entry_read - pressed) / 1e6, (exit_read - pressed) / 1e6
+        first_busy = (entry_done - entry_read) if entry_read <= exit_read else (exit_done - exit_read)
         stamp = {name: (game_timings[f"{name}_ns"] - pressed) / 1e6
-                 for name in ("received", "engine", "parked", "persisted")}
+                 for name in ("received", "engine", "parked", "persisted", "written")}
         rows.append({**stamp, "entry": entry, "exit": exit_, "both": max(entry, exit_), "skew": abs(entry - exit_),
+                     "read": max(read_entry, read_exit), "read_skew": abs(read_entry - read_exit),
                      "emulator": first_busy / 1e6})
     return {"rows": rows}
 
@@ -298,7 +309,8 @@ def run(args: argparse.Namespace) -> int:
     print("creating a throwaway database and starting the exchange emulator (separate process) …", flush=True)
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
-        with EmulatorProcess(seed=1, mode="manual") as server:
+        with EmulatorProcess(seed=1, mode="manual", extra_args=[] if args.emulator_preempts else ["--sched-batch"]
+                             ) as server:
             settings.EXCHANGE_API_BASE = server.base_url
             server.control.set_price("BTCUSDT", "60000")
             key = server.control.create_key(balances={"USDT": "100000000"})
@@ -308,14 +320,17 @@ def run(args: argparse.Namespace) -> int:
         teardown_databases(old_config, verbosity=0)
     rows, floor = result["rows"], result["floor"]
     figures = {name: [row[name] for row in rows] for name in rows[0]}
+    policy = "normal policy" if args.emulator_preempts else "SCHED_BATCH"
     print(f"\nTtadak press → exchange, {len(rows)} games ({args.warmup} warm-up games not counted), database "
-          f"{vendor}, exchange emulator in a separate process, {os.cpu_count()} CPUs")
+          f"{vendor}, exchange emulator in a separate process ({policy}), {os.cpu_count()} CPUs")
     print(f"{'milliseconds':<34} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
     names = {"received": "press → Ttadak has the press", "engine": "press → engine (session checked)",
              "parked": "press → both legs signed, parked",
-             "persisted": "press → intents committed", "entry": "press → entry order arrives",
+             "persisted": "press → intents committed", "written": "press → both written (bot's clock)",
+             "entry": "press → entry order arrives",
              "exit": "press → exit order arrives", "both": "press → both orders (later leg)",
              "skew": "skew between the two legs",
+             "read": "press → both read by the emulator", "read_skew": "skew as read by the emulator",
              "emulator": "exchange emulator busy, 1st leg"}
     for name, title in names.items():
         values = figures[name]

@@ -480,7 +480,7 @@ class GameEngine:
         # perf_counter_ns stamps (CLOCK_MONOTONIC: comparable with the exchange emulator's arrival stamps).
         timings = {"received_ns": received_ns or t_press, "engine_ns": t_press, "parked_ns": t_parked,
                    "persisted_ns": t_persisted,
-                   "answered_ns": t_answered}
+                   "written_ns": gate.written_ns, "answered_ns": t_answered}
         self.spawn(self._after_send(game.pk, session, timings))
         return PressResult(game.pk, False, game.state, _sent_line(game, entry, exit_))
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -51,6 +52,7 @@ class SendGate:
         self._decided = asyncio.Event()
         self._all_parked = asyncio.Event()
         self.committed: bool | None = None
+        self.written_ns = 0  # perf_counter_ns once the enlisted requests are written (the gate opened)
         self.expected = 0
         self.arrived = 0
         self._enlisted: list[_Enlisted] = []
@@ -61,6 +63,7 @@ class SendGate:
         for enlisted in self._enlisted:
             with contextlib.suppress(Exception):  # a broken connection shows when the answer is read
                 enlisted.write()
+        self.written_ns = time.perf_counter_ns()
         self._decided.set()
 
     def shut(self) -> None:

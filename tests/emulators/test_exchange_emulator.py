@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -331,6 +332,17 @@ def test_emulator_runs_as_a_subprocess_on_a_free_port() -> None:
         assert control.state()["seed"] == 5
         key = control.create_key()
         assert control.orders(api_key=key["api_key"]) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+def test_sched_batch_emulator_runs_every_thread_under_sched_batch() -> None:
+    with EmulatorProcess(extra_args=["--sched-batch"]) as process:
+        assert process.control.state()["seed"] == 1  # it serves
+        threads = [int(t) for t in os.listdir(f"/proc/{process.process.pid}/task")]
+        assert len(threads) > 1  # the market clock runs beside the loop
+        assert {os.sched_getscheduler(t) for t in threads} == {os.SCHED_BATCH}
+    with EmulatorProcess() as process:
+        assert os.sched_getscheduler(process.process.pid) == os.SCHED_OTHER
 
 
 def test_ldp_exchange_emulator_command_prints_its_address() -> None:
