@@ -145,3 +145,59 @@ def test_a_connection_the_server_dropped_fails_as_a_database_error_and_the_next_
     finally:
         asyncio.run(thread.close())
     assert set(Order.objects.values_list("client_order_id", flat=True)) == {existing.client_order_id, "next-press"}
+
+
+class _RoundTrips:
+    """Stands in for the driver's cursor: counts what is sent to the server (one execute = one round trip)."""
+
+    def __init__(self, cursor: object):
+        self._cursor = cursor
+        self.sent: list[str] = []
+
+    def execute(self, sql: object, *params: object) -> None:
+        self.sent.append(sql.decode() if isinstance(sql, bytes) else str(sql))
+        self._cursor.execute(sql, *params)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._cursor, name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_with_given_keys_keep_them_and_on_postgresql_leave_with_the_commit() -> None:
+    existing = OrderFactory()
+    fields = {f.attname: getattr(existing, f.attname) for f in Order._meta.concrete_fields if f.attname != "id"}
+    orders = [Order(**{**fields, "client_order_id": f"given-{n}"}) for n in (1, 2)]
+    prepared = PreparedInsert(orders, late=("created_at", "updated_at"), given_keys=True)
+    with pytest.raises(ValueError, match="primary key"), driver_transaction() as cursor:
+        prepared.execute(cursor)  # no keys given yet
+    orders[0].pk, orders[1].pk = existing.pk + 100, existing.pk + 50
+    with driver_transaction() as cursor:
+        spy = cursor._cursor = _RoundTrips(cursor._cursor)
+        cursor.execute("SELECT 1")
+        prepared.execute(cursor)
+    assert [o.client_order_id for o in Order.objects.filter(pk__in=[existing.pk + 100, existing.pk + 50])
+            .order_by("-pk")] == ["given-1", "given-2"]
+    assert all(not o._state.adding for o in orders)
+    assert _row(orders[0]) == _row(existing)
+    if connection.vendor == "postgresql":  # BEGIN with the SELECT, then the INSERT with the COMMIT
+        assert len(spy.sent) == 2 and spy.sent[1].startswith("INSERT") and spy.sent[1].endswith("; COMMIT")
+    else:  # SQLite has no round trips to save: each statement on its own
+        assert spy.sent[-2].startswith("INSERT") and spy.sent[-1] == "COMMIT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_sent_with_the_commit_that_fails_rolls_everything_back() -> None:
+    existing = OrderFactory()
+    fields = {f.attname: getattr(existing, f.attname) for f in Order._meta.concrete_fields if f.attname != "id"}
+    fresh = Order(**{**fields, "client_order_id": "fresh"})
+    taken = Order(**fields)  # the existing client order id: a unique violation
+    inserts = [PreparedInsert([fresh], given_keys=True), PreparedInsert([taken], given_keys=True)]
+    fresh.pk, taken.pk = existing.pk + 10, existing.pk + 11
+    with pytest.raises(IntegrityError), driver_transaction() as cursor:
+        cursor.execute("SELECT 1")
+        for insert in inserts:
+            insert.execute(cursor)
+    assert list(Order.objects.values_list("client_order_id", flat=True)) == [existing.client_order_id]
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    _insert([Order(**{**fields, "client_order_id": "after"})])  # the connection works on
+    assert Order.objects.filter(client_order_id="after").exists()

@@ -96,11 +96,23 @@ def leg_order(scope: PressScope, intent: OrderIntent, key: str) -> Order:
 
 # One statement: the bot's state, whether its row is still the one the session was warmed from, whether
 # its owner is active, and whether the chat identity that pressed belongs to that owner.
-_CHECK_SQL = (
+_CHECK_SELECT = (
     f'SELECT b."state", b."updated_at" = %s, u."status", EXISTS (SELECT 1 FROM "{ChatIdentity._meta.db_table}" i '
-    'WHERE i."user_id" = b."user_id" AND i."surface" = %s AND i."team_id" = %s AND i."external_user_id" = %s) '
-    f'FROM "{SubscribedBot._meta.db_table}" b JOIN "{User._meta.db_table}" u ON u."id" = b."user_id" '
+    'WHERE i."user_id" = b."user_id" AND i."surface" = %s AND i."team_id" = %s AND i."external_user_id" = %s)'
+)
+_CHECK_FROM = (
+    f' FROM "{SubscribedBot._meta.db_table}" b JOIN "{User._meta.db_table}" u ON u."id" = b."user_id" '
     'WHERE b."id" = %s AND b."user_id" = %s'
+)
+_CHECK_SQL = _CHECK_SELECT + _CHECK_FROM
+# On PostgreSQL the check also draws the three rows' keys from their sequences, so that both INSERTs
+# (which then return nothing) leave with the COMMIT: two round trips for the press instead of four.
+_CHECK_AND_KEYS_SQL = (
+    _CHECK_SELECT
+    + f""", nextval(pg_get_serial_sequence('"{Order._meta.db_table}"', 'id'))"""
+    + f""", nextval(pg_get_serial_sequence('"{Order._meta.db_table}"', 'id'))"""
+    + f""", nextval(pg_get_serial_sequence('"{Game._meta.db_table}"', 'id'))"""
+    + _CHECK_FROM
 )
 CHAT_SURFACES = ("telegram", "slack", "terminal")
 
@@ -144,9 +156,14 @@ def game_press_prepare(*, scope: PressScope, plan: GamePlan, idempotency_key: st
         symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
         reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry, exit_order=exit_,
     )
+    given_keys = _keys_drawn_by_check()
     return PreparedPress(scope=scope, plan=plan, idempotency_key=idempotency_key, legs=legs, game=game,
-                         legs_insert=PreparedInsert(legs, late=("created_at", "updated_at")),
-                         game_insert=PreparedInsert([game], late=_GAME_LATE))
+                         legs_insert=PreparedInsert(legs, late=("created_at", "updated_at"), given_keys=given_keys),
+                         game_insert=PreparedInsert([game], late=_GAME_LATE, given_keys=given_keys))
+
+
+def _keys_drawn_by_check() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def game_press_persist(press: PreparedPress, *, target: PressTarget, pressed_at: datetime) -> tuple[Game, bool]:
@@ -156,12 +173,14 @@ def game_press_persist(press: PreparedPress, *, target: PressTarget, pressed_at:
 
     Raises NotFound (not the user's bot), Conflict (stopped, or a game still in play), SessionStale.
     It is the press's hot path, so its three statements run prepared on the driver's cursor
-    (`driver_transaction`); the press's legs (`press.legs`) get their primary keys.
+    (`driver_transaction`); the press's legs (`press.legs`) get their primary keys. On PostgreSQL the
+    check draws the keys, and both INSERTs leave with the COMMIT: two round trips in all.
     """
     scope, game, (entry, exit_) = press.scope, press.game, press.legs
+    given_keys = press.game_insert.given_keys
     try:
         with driver_transaction() as cursor:
-            cursor.execute(_CHECK_SQL, [
+            cursor.execute(_CHECK_AND_KEYS_SQL if given_keys else _CHECK_SQL, [
                 connection.ops.adapt_datetimefield_value(scope.version), target.surface, target.team_id,
                 target.external_user_id, scope.subscribed_bot_id, scope.user_id])
             row = cursor.fetchone()
@@ -173,6 +192,8 @@ def game_press_persist(press: PreparedPress, *, target: PressTarget, pressed_at:
                 raise Conflict("Ttadak is not started. Press START on the panel first.")
             if not row[1]:
                 raise SessionStale()
+            if given_keys:
+                entry.pk, exit_.pk, game.pk = row[4:7]
             press.legs_insert.execute(cursor)
             game.entry_order, game.exit_order = entry, exit_  # their keys, now known
             game.pressed_at, game.deadline_at = pressed_at, pressed_at + press.plan.max_duration
