@@ -1,7 +1,7 @@
 """Order latency: two concurrent orders through the live gateway to the exchange emulator (burst vs ccxt limiter).
 
-Measured where the exchange sees it: the emulator records each request's arrival with
-time.perf_counter_ns() before anything else. For each round two market orders are sent with
+Measured where the exchange sees it: the emulator records each request's arrival, the kernel's receive
+stamp of its first bytes (see emulators.exchange.server). For each round two market orders are sent with
 asyncio.gather through one pooled client; the figure is the gap between their arrivals. Also reported:
 the round trip of the pair (client side). The emulator runs in a separate process on 127.0.0.1:<free
 port>; no database is touched.
