@@ -75,7 +75,8 @@ _TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
 
 class _KernelStampedSocket:
     """Stands in for a connection's socket in its asyncio transport: reads with `recvmsg`, so the kernel's
-    receive timestamp of the bytes comes with them (on CLOCK_REALTIME, turned into perf_counter ns)."""
+    receive timestamp of the bytes comes with them (on CLOCK_REALTIME, turned into perf_counter ns). A read
+    that takes several TCP segments carries the last one's stamp: never earlier than the bytes arrived."""
 
     def __init__(self, sock: socket.socket):
         self._sock = sock
