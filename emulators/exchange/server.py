@@ -98,13 +98,11 @@ class _KernelStampedSocket:
 
 def _stamp_in_kernel(transport: asyncio.BaseTransport) -> _KernelStampedSocket | None:
     """Have the transport read through a `_KernelStampedSocket` (None where it has no plain TCP socket:
-    TLS, another loop's transport — its reads are stamped when they are read)."""
+    TLS, another loop's transport — its reads are stamped when they are read). The connection inherits
+    SO_TIMESTAMPNS from the listening socket (runner.ArrivalStampingSite); without it, reads carry no stamp
+    and the read is the arrival."""
     sock = getattr(transport, "_sock", None)
     if not isinstance(sock, socket.socket) or sock.type != socket.SOCK_STREAM:
-        return None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    except OSError:
         return None
     stamped = _KernelStampedSocket(sock)
     transport._sock = stamped  # type: ignore[attr-defined]  # read_ready calls self._sock.recv

@@ -107,13 +107,9 @@ _CHECK_FROM = (
 _CHECK_SQL = _CHECK_SELECT + _CHECK_FROM
 # On PostgreSQL the check also draws the three rows' keys from their sequences, so that both INSERTs
 # (which then return nothing) leave with the COMMIT: two round trips for the press instead of four.
-_CHECK_AND_KEYS_SQL = (
-    _CHECK_SELECT
-    + f""", nextval(pg_get_serial_sequence('"{Order._meta.db_table}"', 'id'))"""
-    + f""", nextval(pg_get_serial_sequence('"{Order._meta.db_table}"', 'id'))"""
-    + f""", nextval(pg_get_serial_sequence('"{Game._meta.db_table}"', 'id'))"""
-    + _CHECK_FROM
-)
+_CHECK_AND_KEYS_SQL = _CHECK_SELECT + "".join(
+    f""", nextval(pg_get_serial_sequence('"{model._meta.db_table}"', 'id'))""" for model in (Order, Order, Game)
+) + _CHECK_FROM  # entry, exit, game
 CHAT_SURFACES = ("telegram", "slack", "terminal")
 
 
@@ -156,14 +152,10 @@ def game_press_prepare(*, scope: PressScope, plan: GamePlan, idempotency_key: st
         symbol=plan.symbol, leverage=plan.leverage, amount=plan.amount, settings=plan.settings,
         reference_price=plan.reference_price, exit_limit_price=plan.exit_price, entry_order=entry, exit_order=exit_,
     )
-    given_keys = _keys_drawn_by_check()
+    given_keys = connection.vendor == "postgresql"  # the check draws the keys (_CHECK_AND_KEYS_SQL)
     return PreparedPress(scope=scope, plan=plan, idempotency_key=idempotency_key, legs=legs, game=game,
                          legs_insert=PreparedInsert(legs, late=("created_at", "updated_at"), given_keys=given_keys),
                          game_insert=PreparedInsert([game], late=_GAME_LATE, given_keys=given_keys))
-
-
-def _keys_drawn_by_check() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def game_press_persist(press: PreparedPress, *, target: PressTarget, pressed_at: datetime) -> tuple[Game, bool]:
