@@ -1,4 +1,4 @@
-"""`ldp exchange-emulator` — a local Binance USDⓈ-M futures emulator (see README "Exchange emulator")."""
+"""`ldp exchange-emulator` — a local Binance USDⓈ-M futures emulator (see docs/exchanges-and-gateways.md)."""
 
 from __future__ import annotations
 

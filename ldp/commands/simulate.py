@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "simulate",
         help="simulate a strategy over stored candles or a CSV file",
-        description="Decisions on each bar's close fill at the next bar's open (README: Simulation). "
+        description="Decisions on each bar's close fill at the next bar's open (docs/simulation.md). "
         "The last line printed is a JSON object with the metrics.",
     )
     parser.add_argument("--strategy", required=True, help="sma_cross, rsi_reversion, bollinger_scalp, grid, …")

@@ -64,7 +64,7 @@ def _resolve(request: HttpRequest, order: OrderNeedingAttention) -> None:
 
 @admin.register(OrderNeedingAttention)
 class OrderNeedingAttentionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The queue of orders money safety could not settle on its own (see README "Gateways and money safety")."""
+    """The queue of orders money safety could not settle on its own (see docs/money-safety.md)."""
 
     list_display = ("client_order_id", "attention_at", "attention_reason", "status", "user", "symbol", "side",
                     "amount", "exchange_setting", "reconcile_attempts", "last_reconciled_at")

@@ -3,7 +3,7 @@
 Indicators and decisions are numpy arrays (Strategy.signals); this module loops only over decisions
 that change the position, and finds stop-loss / take-profit / liquidation touches between them with
 numpy searches — never a Python loop over every candle. Prices follow trading.fills exactly (the same
-rules the paper gateway uses); see README "Simulation".
+rules the paper gateway uses); see docs/simulation.md.
 
 Floats here, for speed; results are rounded to Decimal when stored.
 """

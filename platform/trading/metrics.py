@@ -1,6 +1,6 @@
 """Performance metrics of a simulated (or paper/live) equity curve and its trades.
 
-Definitions (README "Simulation"):
+Definitions (docs/simulation.md):
 - total_return: final equity / starting balance - 1.
 - annualised_return: (1 + total_return) ** (1 year / range length) - 1, with 365.25-day years (crypto
   trades every day); the range runs from the first bar's open to the last bar's close.

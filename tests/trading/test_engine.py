@@ -1,4 +1,4 @@
-"""Hand-computed cases for each simulation rule (README "Simulation")."""
+"""Hand-computed cases for each simulation rule (docs/simulation.md)."""
 
 from __future__ import annotations
 
