@@ -22,6 +22,8 @@ README_MAX_LINES = 220
 
 # [text](target) — the target up to a space, a closing parenthesis or an anchor.
 MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s#]+)(?:#[^)\s]*)?\)")
+LINK_WITH_ANCHOR = re.compile(r"\[[^\]]*\]\(([^)\s#]*)#([^)\s]+)\)")
+FENCED_ANY = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 FENCED_BLOCK = re.compile(r"^```(?:bash|sh|console)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
@@ -65,6 +67,22 @@ def test_readme_links_into_docs() -> None:
 def test_every_local_link_resolves_to_a_file(page: Path) -> None:
     missing = [link for link in local_links(page) if not (page.parent / link).resolve().exists()]
     assert not missing, f"{page.relative_to(REPO_ROOT)} links to files that do not exist: {missing}"
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """GitHub's anchors: a heading lower-cased, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", FENCED_ANY.sub("", page.read_text()), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", markdown_files(), ids=lambda page: str(page.relative_to(REPO_ROOT)))
+def test_every_anchor_in_a_local_link_names_a_heading(page: Path) -> None:
+    broken = []
+    for target, anchor in LINK_WITH_ANCHOR.findall(page.read_text()):
+        linked = page if not target else (page.parent / target).resolve()
+        if "://" not in target and linked.suffix == ".md" and anchor not in heading_anchors(linked):
+            broken.append(f"{target}#{anchor}")
+    assert not broken, f"{page.relative_to(REPO_ROOT)} links to headings that do not exist: {broken}"
 
 
 def test_every_docs_page_is_reachable_from_the_readme() -> None:
